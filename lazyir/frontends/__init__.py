@@ -1,0 +1,1 @@
+"""Frontends (NumPy, pandas) that build IR; they never import the optimizer, backend or dist."""

@@ -1,0 +1,275 @@
+"""Types of the lazyir IR: scalars, vectors, structs, dictionaries and builders.
+
+Types are small frozen dataclasses; equal types compare and hash equal, and ``str(t)`` is the
+text the parser reads back (``vec[f64]``, ``{i64, f32}``, ``merger[f64,+]``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Binary operators a merger-like builder can combine with.
+MERGE_OPS = ("+", "*", "min", "max")
+
+
+class Type:
+    """Base class of every IR type."""
+
+    __slots__ = ()
+
+    @property
+    def is_builder(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Scalar(Type):
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return self.name
+
+    @property
+    def is_float(self) -> bool:
+        return self.name in ("f32", "f64")
+
+    @property
+    def is_int(self) -> bool:
+        return self.name not in ("f32", "f64", "bool")
+
+    @property
+    def is_signed(self) -> bool:
+        return self.name[0] in "if"
+
+    @property
+    def is_bool(self) -> bool:
+        return self.name == "bool"
+
+    @property
+    def bits(self) -> int:
+        return 1 if self.name == "bool" else int(self.name[1:])
+
+    @property
+    def numpy(self) -> np.dtype:
+        return np.dtype(_NUMPY_NAMES[self.name])
+
+
+_NUMPY_NAMES = {
+    "bool": "bool",
+    "i8": "int8",
+    "u8": "uint8",
+    "i16": "int16",
+    "u16": "uint16",
+    "i32": "int32",
+    "u32": "uint32",
+    "i64": "int64",
+    "u64": "uint64",
+    "f32": "float32",
+    "f64": "float64",
+}
+
+BOOL = Scalar("bool")
+I8, U8, I16, U16 = Scalar("i8"), Scalar("u8"), Scalar("i16"), Scalar("u16")
+I32, U32, I64, U64 = Scalar("i32"), Scalar("u32"), Scalar("i64"), Scalar("u64")
+F32, F64 = Scalar("f32"), Scalar("f64")
+SCALARS: dict[str, Scalar] = {s.name: s for s in (BOOL, I8, U8, I16, U16, I32, U32, I64, U64, F32, F64)}
+INTS = tuple(s for s in SCALARS.values() if s.is_int)
+FLOATS = (F32, F64)
+
+
+def scalar_of_dtype(dtype: np.dtype | type | str) -> Scalar:
+    """The IR scalar type of a NumPy dtype; ``TypeError`` if there is none."""
+    dt = np.dtype(dtype)
+    for name, npname in _NUMPY_NAMES.items():
+        if dt == np.dtype(npname):
+            return SCALARS[name]
+    raise TypeError(f"NumPy dtype {dt} has no lazyir scalar type")
+
+
+@dataclass(frozen=True, slots=True)
+class Vec(Type):
+    elem: Type
+
+    def __str__(self) -> str:
+        return f"vec[{self.elem}]"
+
+    __repr__ = __str__
+
+
+@dataclass(frozen=True, slots=True)
+class Struct(Type):
+    fields: tuple[Type, ...]
+
+    def __str__(self) -> str:
+        return "{" + ", ".join(map(str, self.fields)) + "}"
+
+    __repr__ = __str__
+
+    @property
+    def is_builder(self) -> bool:
+        return bool(self.fields) and all(f.is_builder for f in self.fields)
+
+
+@dataclass(frozen=True, slots=True)
+class Dict(Type):
+    key: Type
+    value: Type
+
+    def __str__(self) -> str:
+        return f"dict[{self.key},{self.value}]"
+
+    __repr__ = __str__
+
+
+class Builder(Type):
+    """Base of the builder types: write-only values that ``result`` turns into a value."""
+
+    __slots__ = ()
+
+    @property
+    def is_builder(self) -> bool:
+        return True
+
+    @property
+    def merge_type(self) -> Type:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @property
+    def result_type(self) -> Type:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class Appender(Builder):
+    elem: Type
+
+    def __str__(self) -> str:
+        return f"appender[{self.elem}]"
+
+    __repr__ = __str__
+
+    @property
+    def merge_type(self) -> Type:
+        return self.elem
+
+    @property
+    def result_type(self) -> Type:
+        return Vec(self.elem)
+
+
+@dataclass(frozen=True, slots=True)
+class Merger(Builder):
+    elem: Type
+    op: str
+
+    def __str__(self) -> str:
+        return f"merger[{self.elem},{self.op}]"
+
+    __repr__ = __str__
+
+    @property
+    def merge_type(self) -> Type:
+        return self.elem
+
+    @property
+    def result_type(self) -> Type:
+        return self.elem
+
+
+@dataclass(frozen=True, slots=True)
+class VecMerger(Builder):
+    elem: Type
+    op: str
+
+    def __str__(self) -> str:
+        return f"vecmerger[{self.elem},{self.op}]"
+
+    __repr__ = __str__
+
+    @property
+    def merge_type(self) -> Type:
+        return Struct((I64, self.elem))
+
+    @property
+    def result_type(self) -> Type:
+        return Vec(self.elem)
+
+
+@dataclass(frozen=True, slots=True)
+class DictMerger(Builder):
+    key: Type
+    value: Type
+    op: str
+
+    def __str__(self) -> str:
+        return f"dictmerger[{self.key},{self.value},{self.op}]"
+
+    __repr__ = __str__
+
+    @property
+    def merge_type(self) -> Type:
+        return Struct((self.key, self.value))
+
+    @property
+    def result_type(self) -> Type:
+        return Dict(self.key, self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMerger(Builder):
+    key: Type
+    value: Type
+
+    def __str__(self) -> str:
+        return f"groupmerger[{self.key},{self.value}]"
+
+    __repr__ = __str__
+
+    @property
+    def merge_type(self) -> Type:
+        return Struct((self.key, self.value))
+
+    @property
+    def result_type(self) -> Type:
+        return Dict(self.key, Vec(self.value))
+
+
+@dataclass(frozen=True, slots=True)
+class Function(Type):
+    """The type of a lambda: parameter types and the body's type."""
+
+    params: tuple[Type, ...]
+    ret: Type
+
+    def __str__(self) -> str:
+        return "|" + ", ".join(map(str, self.params)) + "| " + str(self.ret)
+
+    __repr__ = __str__
+
+
+def merge_type(t: Type) -> Type:
+    """The type ``merge`` accepts for builder type ``t`` (structs of builders: a struct)."""
+    if isinstance(t, Builder):
+        return t.merge_type
+    raise TypeError(f"{t} is not a builder")
+
+
+def result_type(t: Type) -> Type:
+    """The type ``result`` gives for builder type ``t`` (structs of builders: struct of results)."""
+    if isinstance(t, Builder):
+        return t.result_type
+    if isinstance(t, Struct) and t.is_builder:
+        return Struct(tuple(result_type(f) for f in t.fields))
+    raise TypeError(f"{t} is not a builder")
+
+
+def is_scalar_struct(t: Type) -> bool:
+    """A scalar, or a struct (possibly nested) of scalars: what mergers combine elementwise."""
+    if isinstance(t, Scalar):
+        return True
+    return isinstance(t, Struct) and all(is_scalar_struct(f) for f in t.fields)
