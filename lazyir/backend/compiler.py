@@ -1,0 +1,172 @@
+"""Compile a typed program to a callable: codegen, LLVM optimization, object code, caches.
+
+Compiled code is cached in memory by program (nodes are interned, so the program itself is the
+key) and on disk as object code under a key that also covers the llvmlite version, the host CPU
+name and features and the math-library configuration. ``LAZYIR_CACHE_DIR`` overrides the location
+(default ``$XDG_CACHE_HOME/lazyir`` or ``~/.cache/lazyir``); the directory is created private
+(0700). A cache file that is truncated or corrupt is recompiled and rewritten, never trusted.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import IRRuntimeError
+from ..ir import nodes as n
+from ..ir import types as T
+from . import abi
+from .codegen import Codegen
+from .jit import target
+from .runtime import ERROR_MESSAGES, CContext
+
+#: Bump when generated code changes meaning: part of every disk-cache key.
+CODEGEN_VERSION = "1"
+_MAGIC = b"LZIR1\n"
+_ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("LAZYIR_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "lazyir"
+
+
+@dataclass
+class CompileStats:
+    """Where a compiled program came from and what each stage cost (seconds)."""
+
+    source: str = "cold"  # "cold", "disk" or "memory"
+    times: dict[str, float] = field(default_factory=dict)
+
+
+class CompiledProgram:
+    """A compiled program; call it with the program's arguments."""
+
+    def __init__(self, program: n.Expr, address: int, llvm_ir: str | None, stats: CompileStats):
+        self.program = program
+        self.params = program.params
+        self.result_type = program.body.ty
+        self._fn = _ENTRY(address)
+        self.llvm_ir = llvm_ir
+        self.stats = stats
+
+    def __call__(self, *args: Any) -> Any:
+        from ..ir.values import check_args
+
+        values = check_args(self.program, args)
+        keep: list = []
+        bufs = [abi.pack(v, ty, keep) for v, (_, ty) in zip(values, self.params, strict=True)]
+        argv = (ctypes.c_void_p * max(1, len(bufs)))(*[b.ctypes.data for b in bufs])
+        out = np.zeros(1, dtype=abi.memory_dtype(self.result_type))
+        ctx = CContext()
+        self._fn(ctypes.addressof(ctx), ctypes.addressof(argv), out.ctypes.data)
+        inputs = [a for a in keep if isinstance(a, np.ndarray) and a.size]
+        heap = abi.Heap(ctx, inputs)
+        try:
+            if ctx.error:
+                raise IRRuntimeError(f"{ERROR_MESSAGES.get(ctx.error, 'runtime error')} (value {ctx.detail})")
+            return abi.decode(out, 0, self.result_type, heap)
+        finally:
+            heap.release()
+
+    def __repr__(self) -> str:
+        return f"<CompiledProgram {self.stats.source} {str(self.program)[:60]!r}>"
+
+
+_memory: dict[n.Expr, CompiledProgram] = {}
+_lock = threading.Lock()
+
+
+def compile_typed(program: n.Expr, use_disk: bool = True, keep_ir: bool = False) -> CompiledProgram:
+    """Compile a type-checked program (a root lambda), using the memory and disk caches."""
+    hit = _memory.get(program)
+    if hit is not None:
+        hit.stats.source = "memory"
+        return hit
+    with _lock:
+        hit = _memory.get(program)
+        if hit is not None:
+            return hit
+        compiled = _compile(program, use_disk, keep_ir)
+        _memory[program] = compiled
+        return compiled
+
+
+def _compile(program: n.Expr, use_disk: bool, keep_ir: bool) -> CompiledProgram:
+    if program.body.ty is not None and program.body.ty.is_builder:
+        raise TypeError("a program cannot return a builder; return result(...) of it")
+    stats = CompileStats()
+    tg = target()
+    t0 = time.perf_counter()
+    text = str(program)
+    key = hashlib.sha256("\n".join((CODEGEN_VERSION, tg.cache_key, text)).encode()).hexdigest()
+    symbol = f"lz_main_{key[:24]}"
+    path = cache_dir() / f"{key}.o"
+    stats.times["key"] = time.perf_counter() - t0
+    obj = _read_cache(path) if use_disk else None
+    llvm_ir = None
+    if obj is not None:
+        stats.source = "disk"
+    else:
+        t = time.perf_counter()
+        module = Codegen(program, tg.triple, tg.data_layout).build()
+        module.get_global("lz_main").name = symbol
+        raw_ir = str(module)
+        stats.times["codegen"] = time.perf_counter() - t
+        t = time.perf_counter()
+        obj, optimized = tg.optimize_and_emit(raw_ir)
+        stats.times["llvm"] = time.perf_counter() - t
+        llvm_ir = optimized if keep_ir else None
+        if use_disk:
+            _write_cache(path, obj)
+    t = time.perf_counter()
+    address = tg.load(obj, symbol)
+    stats.times["load"] = time.perf_counter() - t
+    stats.times["total"] = time.perf_counter() - t0
+    return CompiledProgram(program, address, llvm_ir, stats)
+
+
+def _read_cache(path: Path) -> bytes | None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    head = len(_MAGIC) + 32
+    if len(data) < head or not data.startswith(_MAGIC):
+        return None
+    digest, obj = data[len(_MAGIC) : head], data[head:]
+    if hashlib.sha256(obj).digest() != digest:
+        return None  # truncated or corrupt: recompile
+    return obj
+
+
+def _write_cache(path: Path, obj: bytes) -> None:
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(_MAGIC + hashlib.sha256(obj).digest() + obj)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only or full disk only costs the next process a compile
+
+
+def clear_memory_cache() -> None:
+    """Forget compiled programs held in memory (the code stays loaded in the engine)."""
+    with _lock:
+        _memory.clear()
+
+

@@ -1,0 +1,77 @@
+"""The process-wide LLVM target, the optimizer pipeline, object emission and loading.
+
+One ``Target`` per process owns the host target machine and one MCJIT engine; every compiled
+program is added to that engine as object code (fresh or from the disk cache), under an entry
+symbol unique to the program.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+
+import llvmlite
+import llvmlite.binding as llvm
+
+from . import mathlib
+
+
+class Target:
+    """The host CPU, its target machine, and the process's JIT engine."""
+
+    def __init__(self) -> None:
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        mathlib.bind_symbols()
+        self.triple = llvm.get_process_triple()
+        self.cpu = llvm.get_host_cpu_name()
+        self.features = llvm.get_host_cpu_features().flatten()
+        self.tm = self._machine()
+        self.data_layout = str(self.tm.target_data)
+        self.lock = threading.RLock()
+        self._engine: llvm.ExecutionEngine | None = None
+
+    def _machine(self) -> llvm.TargetMachine:
+        target = llvm.Target.from_triple(self.triple)
+        return target.create_target_machine(
+            cpu=self.cpu, features=self.features, opt=3, reloc="default", codemodel="jitdefault", jit=True
+        )
+
+    @property
+    def cache_key(self) -> str:
+        """Everything besides the program that decides the object code."""
+        return "|".join((llvmlite.__version__, self.triple, self.cpu, self.features, mathlib.config_key()))
+
+    def optimize_and_emit(self, llvm_ir: str) -> tuple[bytes, str]:
+        """Parse, verify and optimize (new pass manager, O3, vectorizers on); object code and IR."""
+        with self.lock:
+            mod = llvm.parse_assembly(llvm_ir)
+            mod.verify()
+            pto = llvm.create_pipeline_tuning_options(speed_level=3)
+            pto.loop_vectorization = True
+            pto.slp_vectorization = True
+            pb = llvm.create_pass_builder(self.tm, pto)
+            pb.getModulePassManager().run(mod, pb)
+            return self.tm.emit_object(mod), str(mod)
+
+    def assembly(self, llvm_ir: str) -> str:
+        with self.lock:
+            return self.tm.emit_assembly(llvm.parse_assembly(llvm_ir))
+
+    def load(self, obj: bytes, symbol: str) -> int:
+        """Add object code to the process's engine; the address of ``symbol``."""
+        with self.lock:
+            if self._engine is None:
+                empty = llvm.parse_assembly(f'target triple = "{self.triple}"\n')
+                self._engine = llvm.create_mcjit_compiler(empty, self._machine())
+            self._engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+            self._engine.finalize_object()
+            addr = self._engine.get_function_address(symbol)
+            if not addr:
+                raise RuntimeError(f"compiled object has no symbol {symbol}")
+            return addr
+
+
+@cache
+def target() -> Target:
+    return Target()

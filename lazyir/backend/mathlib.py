@@ -1,0 +1,154 @@
+"""Math functions for compiled code: libm for scalars, glibc's libmvec for vector loops.
+
+A scalar call goes to ``lz_<fn>_<f64|f32>``, a symbol bound to the libm function (a name LLVM does
+not recognize, so it is not turned into an intrinsic that would be scalarized again). The call
+carries a ``vector-function-abi-variant`` attribute listing libmvec's variants (``_ZGVeN8v_exp``:
+AVX-512, 8 lanes) that this host can run; LLVM's loop vectorizer then calls them on whole vectors
+and keeps the scalar call for the remainder. Without libmvec the attribute is left out and the
+scalar path gives the same results.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+from functools import cache
+
+import llvmlite.binding as llvm
+from llvmlite import ir
+
+from .lltypes import F32, F64
+
+#: IR unary functions that call libm (sqrt, floor, ceil and abs use LLVM intrinsics instead).
+LIBM_UNARY = (
+    "exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "erf",
+    "log1p", "expm1",
+)
+LIBM_BINARY = ("pow", "atan2", "fmod")
+INTRINSIC_UNARY = {"sqrt": "llvm.sqrt", "floor": "llvm.floor", "ceil": "llvm.ceil", "abs": "llvm.fabs"}
+
+# libmvec ISA letters and lane counts per element width: (letter, host feature, f64 lanes).
+_ISAS = (("b", "sse4.2", 2), ("d", "avx2", 4), ("e", "avx512f", 8))
+
+
+@cache
+def _libm() -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+
+
+@cache
+def _libmvec() -> ctypes.CDLL | None:
+    for name in ("libmvec.so.1", ctypes.util.find_library("mvec")):
+        if not name:
+            continue
+        try:
+            lib = ctypes.CDLL(name)
+            llvm.load_library_permanently(name)
+            return lib
+        except OSError:
+            continue
+    return None
+
+
+@cache
+def host_features() -> frozenset[str]:
+    flat = llvm.get_host_cpu_features().flatten()
+    return frozenset(f[1:] for f in flat.split(",") if f.startswith("+"))
+
+
+def symbol(fn: str, bits: int) -> str:
+    return f"lz_{fn}_f{bits}"
+
+
+@cache
+def bind_symbols() -> None:
+    """Bind every ``lz_<fn>_<bits>`` symbol to libm's function (once per process)."""
+    libm = _libm()
+    for fn in LIBM_UNARY + LIBM_BINARY:
+        for bits, cname in ((64, fn), (32, fn + "f")):
+            addr = ctypes.cast(getattr(libm, cname), ctypes.c_void_p).value
+            llvm.add_symbol(symbol(fn, bits), addr)
+
+
+@cache
+def vector_variants(fn: str, bits: int) -> tuple[tuple[int, str], ...]:
+    """``(lanes, libmvec name)`` pairs this host can run for ``fn`` on ``bits``-wide floats."""
+    lib = _libmvec()
+    if lib is None or fn == "fmod":
+        return ()
+    feats = host_features()
+    params = "vv" if fn in LIBM_BINARY else "v"
+    out = []
+    for letter, feature, lanes64 in _ISAS:
+        if feature not in feats:
+            continue
+        lanes = lanes64 if bits == 64 else lanes64 * 2
+        name = f"_ZGV{letter}N{lanes}{params}_{fn}{'' if bits == 64 else 'f'}"
+        if hasattr(lib, name):
+            out.append((lanes, name))
+    return tuple(out)
+
+
+def config_key() -> str:
+    """What the generated code depends on besides the program: part of the disk-cache key."""
+    return "libmvec=" + ("1" if _libmvec() is not None else "0")
+
+
+class _Anything(frozenset):
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+class _CallAttrs(ir.instructions.CallInstrAttributes):
+    """Call-site attributes without llvmlite's whitelist (for string attributes)."""
+
+    _known = _Anything()
+
+
+class _FnAttrs(ir.values.FunctionAttributes):
+    _known = _Anything()
+
+
+class MathLib:
+    """Declares math functions in one module and emits calls to them."""
+
+    def __init__(self, module: ir.Module):
+        self.module = module
+        self._keep: dict[str, ir.Function] = {}
+
+    def _declare(self, name: str, fty: ir.FunctionType) -> ir.Function:
+        fn = self.module.globals.get(name)
+        if fn is None:
+            fn = ir.Function(self.module, fty, name)
+        return fn
+
+    def call(self, b: ir.IRBuilder, fn: str, args: list[ir.Value]) -> ir.Value:
+        """Emit ``fn(*args)`` on f32 or f64 values."""
+        ty = args[0].type
+        bits = 32 if ty == F32 else 64
+        if fn in INTRINSIC_UNARY:
+            f = self._declare(f"{INTRINSIC_UNARY[fn]}.f{bits}", ir.FunctionType(ty, [ty]))
+            return b.call(f, args)
+        f = self._declare(symbol(fn, bits), ir.FunctionType(ty, [ty] * len(args)))
+        if not isinstance(f.attributes, _FnAttrs):
+            f.attributes = _FnAttrs(["nounwind", "willreturn", "memory(none)"])
+        call = b.call(f, args)
+        variants = vector_variants(fn, bits)
+        if variants:
+            params = "v" * len(args)
+            mangled = ",".join(f"_ZGV_LLVM_N{lanes}{params}_{f.name}({name})" for lanes, name in variants)
+            call.attributes = _CallAttrs([f'"vector-function-abi-variant"="{mangled}"'])
+            for lanes, name in variants:
+                vty = ir.VectorType(ty, lanes)
+                self._keep[name] = self._declare(name, ir.FunctionType(vty, [vty] * len(args)))
+        return call
+
+    def finish(self) -> None:
+        """Keep the vector variants declared (LLVM drops unused declarations before vectorizing)."""
+        if not self._keep or "llvm.compiler.used" in self.module.globals:
+            return
+        arr = ir.ArrayType(ir.PointerType(), len(self._keep))
+        g = ir.GlobalVariable(self.module, arr, "llvm.compiler.used")
+        g.linkage = "appending"
+        g.section = "llvm.metadata"
+        g.initializer = ir.Constant(arr, list(self._keep.values()))
