@@ -169,6 +169,8 @@ def array_at(heap: Heap, ptr: int, count: int, elem: T.Type) -> Any:
     else:
         owner = heap.owner(ptr, count * dtype.itemsize)
         out = np.asarray(_View(owner, ptr, count, dtype))
+        if out.dtype != dtype or dtype.isalignedstruct != out.dtype.isalignedstruct:
+            out = out.view(dtype)
     if is_flat(elem):
         return out
     return [decode(out, i, elem, heap) for i in range(count)]

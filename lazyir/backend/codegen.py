@@ -28,7 +28,7 @@ from ..ir import types as T
 from ..ir.analysis import free_vars
 from . import lltypes as L
 from . import runtime as rt
-from .mathlib import LIBM_BINARY, LIBM_UNARY, MathLib
+from .mathlib import LIBM_BINARY, LIBM_UNARY, MathLib, tune_function
 
 Value = object  # an ir.Value, or a tuple of them for a struct of builders
 Env = dict[str, Value]
@@ -118,6 +118,7 @@ class Codegen:
         prog = self.program
         fty = ir.FunctionType(ir.VoidType(), [L.PTR, L.PTR, L.PTR])
         func = ir.Function(self.module, fty, "lz_main")
+        tune_function(func)
         for a in func.args:
             a.add_attribute("noalias")
         ctx, args, out = func.args
@@ -793,6 +794,7 @@ class _Fn:
         self.cg.loop_count += 1
         fn = ir.Function(self.cg.module, ir.FunctionType(ir.VoidType(), params), f"lz_loop_{self.cg.loop_count}")
         fn.linkage = "internal"
+        tune_function(fn)
         for j in noalias:
             fn.args[j].add_attribute("noalias")
         inner = _Fn(self.cg, fn, fn.args[0])
