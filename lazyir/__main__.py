@@ -22,8 +22,10 @@ def main(argv: list[str]) -> int:
     program = lazyir.parse(PROGRAM)
     parsed = time.perf_counter() - t
     fn = lazyir.compile(program)
-    print(f"parsed and type-checked in {parsed * 1e3:.1f} ms; compiled ({fn.stats.source}) in "
-          f"{fn.stats.times['total'] * 1e3:.1f} ms")
+    print(
+        f"parsed and type-checked in {parsed * 1e3:.1f} ms; compiled ({fn.stats.source}) in "
+        f"{fn.stats.times['total'] * 1e3:.1f} ms"
+    )
     rng = np.random.default_rng(0)
     a, b, c = (rng.standard_normal(size) for _ in range(3))
     t = time.perf_counter()
@@ -35,8 +37,10 @@ def main(argv: list[str]) -> int:
     interp_n = min(size, 2_000)
     ref = lazyir.interpret(program, a[:interp_n], b[:interp_n], c[:interp_n])
     check = fn(a[:interp_n], b[:interp_n], c[:interp_n])
-    print(f"n = {size:,}: compiled {got:.6f} in {compiled * 1e3:.1f} ms; NumPy {want:.6f} in {eager * 1e3:.1f} ms "
-          f"({eager / compiled:.1f}x)")
+    print(
+        f"n = {size:,}: compiled {got:.6f} in {compiled * 1e3:.1f} ms; NumPy {want:.6f} in {eager * 1e3:.1f} ms "
+        f"({eager / compiled:.1f}x)"
+    )
     print(f"reference interpreter on the first {interp_n:,}: {ref:.12f} (compiled: {check:.12f})")
     ok = np.isclose(got, want, rtol=1e-9) and np.isclose(ref, check, rtol=1e-12)
     print("results agree" if ok else "RESULTS DIFFER")

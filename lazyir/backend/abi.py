@@ -38,7 +38,10 @@ def memory_dtype(ty: T.Type) -> np.dtype:
         return VEC_DTYPE
     if isinstance(ty, T.Struct):
         return np.dtype(
-            {"names": [f"f{i}" for i in range(len(ty.fields))], "formats": [memory_dtype(f) for f in ty.fields]},
+            {
+                "names": [f"f{i}" for i in range(len(ty.fields))],
+                "formats": [memory_dtype(f) for f in ty.fields],
+            },
             align=True,
         )
     return np.dtype("u8")  # dict and builder pointers
@@ -113,8 +116,7 @@ class _View:
         self.__array_interface__ = {
             "version": 3,
             "shape": (count,),
-            "typestr": dtype.str,
-            "descr": dtype.descr,
+            "typestr": dtype.str if dtype.names is None else f"|V{dtype.itemsize}",
             "data": (ptr, False),
         }
 
@@ -153,7 +155,7 @@ class Heap:
 
     def release(self) -> None:
         """Free every block no result array took, and the record table itself."""
-        for start, _, base in self.blocks:
+        for _, _, base in self.blocks:
             if base not in self.owners:
                 _libc.free(base)
         if self.records:

@@ -368,9 +368,7 @@ class _Fn:
         if src.is_float:
             kind = "fptosi" if dst.is_signed else "fptoui"
             name = f"llvm.{kind}.sat.i{dst.bits}.f{src.bits}"
-            fn = self.cg.module.globals.get(name) or ir.Function(
-                self.cg.module, ir.FunctionType(lty, [a.type]), name
-            )
+            fn = self.cg.module.globals.get(name) or ir.Function(self.cg.module, ir.FunctionType(lty, [a.type]), name)
             return b.call(fn, [a])
         if dst.is_float:
             return b.sitofp(a, lty) if src.is_signed else b.uitofp(a, lty)
@@ -478,7 +476,7 @@ class _Fn:
         elem, key_ty = e.ty.elem, key_fn.ty.ret
         data, length = b.extract_value(v, 0), b.extract_value(v, 1)
         keys = rt.alloc(b, self.ctx, b.mul(length, _i64(max(1, L.sizeof(key_ty)))))
-        (pname, _), = key_fn.params
+        ((pname, _),) = key_fn.params
         with self.loop(_i64(0), length) as i:
             x = L.load(b, L.elem_ptr(b, data, i, elem), elem)
             k = self.gen(key_fn.body, {**env, pname: x})
@@ -601,7 +599,12 @@ class _Fn:
         elif isinstance(bt, T.DictMerger):
             key, val = b.extract_value(v, 0), b.extract_value(v, 1)
             self.cg.table(bt.key, bt.value).merge(
-                b, self.ctx, state, key, val, lambda bb, old, new: self._combine_at(bb, bt.op, old, new, bt.value)
+                b,
+                self.ctx,
+                state,
+                key,
+                val,
+                lambda bb, old, new: self._combine_at(bb, bt.op, old, new, bt.value),
             )
         elif isinstance(bt, T.GroupMerger):
             key, val = b.extract_value(v, 0), b.extract_value(v, 1)
@@ -627,8 +630,10 @@ class _Fn:
                 self.grow(state, b.add(length, _i64(1)), elem)
             data = b.load(b.gep(state, [_i64(0), ir.Constant(L.I32, 0)], source_etype=L.APPENDER_STATE), typ=L.PTR)
         L.store(b, v, L.elem_ptr(b, data, length, elem), elem)
-        b.store(b.add(length, _i64(1), flags=["nsw"]),
-                b.gep(state, [_i64(0), ir.Constant(L.I32, 1)], source_etype=L.APPENDER_STATE))
+        b.store(
+            b.add(length, _i64(1), flags=["nsw"]),
+            b.gep(state, [_i64(0), ir.Constant(L.I32, 1)], source_etype=L.APPENDER_STATE),
+        )
 
     def grow(self, state: ir.Value, need: ir.Value, elem: T.Type) -> None:
         """Make room for ``need`` elements in an appender (at least doubling)."""
@@ -731,8 +736,9 @@ class _Fn:
             self.run_loop(func, its, _i64(0), count, builder, env)
         return builder
 
-    def run_loop(self, func: n.Expr, its: list[_Iter], start: ir.Value, stop: ir.Value, builder: Value,
-                 env: Env) -> None:
+    def run_loop(
+        self, func: n.Expr, its: list[_Iter], start: ir.Value, stop: ir.Value, builder: Value, env: Env
+    ) -> None:
         """Emit the loop of ``func`` over iterations ``[start, stop)`` here."""
         b = self.b
         (bname, bty), (iname, _), (ename, _) = func.params

@@ -23,7 +23,6 @@ import numpy as np
 
 from ..errors import IRRuntimeError
 from ..ir import nodes as n
-from ..ir import types as T
 from . import abi
 from .codegen import Codegen
 from .jit import target
@@ -93,7 +92,6 @@ def compile_typed(program: n.Expr, use_disk: bool = True, keep_ir: bool = False)
     """Compile a type-checked program (a root lambda), using the memory and disk caches."""
     hit = _memory.get(program)
     if hit is not None:
-        hit.stats.source = "memory"
         return hit
     with _lock:
         hit = _memory.get(program)
@@ -168,5 +166,3 @@ def clear_memory_cache() -> None:
     """Forget compiled programs held in memory (the code stays loaded in the engine)."""
     with _lock:
         _memory.clear()
-
-

@@ -29,7 +29,8 @@ class Target:
         self.tm = self._machine()
         self.data_layout = str(self.tm.target_data)
         self.lock = threading.RLock()
-        self._engine: llvm.ExecutionEngine | None = None
+        empty = llvm.parse_assembly(f'target triple = "{self.triple}"\n')
+        self._engine = llvm.create_mcjit_compiler(empty, self._machine())
 
     def _machine(self) -> llvm.TargetMachine:
         target = llvm.Target.from_triple(self.triple)
@@ -61,9 +62,6 @@ class Target:
     def load(self, obj: bytes, symbol: str) -> int:
         """Add object code to the process's engine; the address of ``symbol``."""
         with self.lock:
-            if self._engine is None:
-                empty = llvm.parse_assembly(f'target triple = "{self.triple}"\n')
-                self._engine = llvm.create_mcjit_compiler(empty, self._machine())
             self._engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
             self._engine.finalize_object()
             addr = self._engine.get_function_address(symbol)

@@ -17,12 +17,24 @@ from functools import cache
 import llvmlite.binding as llvm
 from llvmlite import ir
 
-from .lltypes import F32, F64
+from .lltypes import F32
 
 #: IR unary functions that call libm (sqrt, floor, ceil and abs use LLVM intrinsics instead).
 LIBM_UNARY = (
-    "exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "erf",
-    "log1p", "expm1",
+    "exp",
+    "log",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "erf",
+    "log1p",
+    "expm1",
 )
 LIBM_BINARY = ("pow", "atan2", "fmod")
 INTRINSIC_UNARY = {"sqrt": "llvm.sqrt", "floor": "llvm.floor", "ceil": "llvm.ceil", "abs": "llvm.fabs"}

@@ -22,19 +22,55 @@ LIT, IDENT, LET, LAMBDA = "lit", "ident", "let", "lambda"
 BINOP, UNOP, CAST, SELECT, IF = "binop", "unop", "cast", "select", "if"
 STRUCT, GETFIELD, VECTOR = "struct", "getfield", "vector"
 LEN, LOOKUP, SLICE, SORT, TOVEC, KEYEXISTS, OPTLOOKUP = (
-    "len", "lookup", "slice", "sort", "tovec", "keyexists", "optlookup",
+    "len",
+    "lookup",
+    "slice",
+    "sort",
+    "tovec",
+    "keyexists",
+    "optlookup",
 )
 ITER, FOR, MERGE, RESULT, NEWBUILDER = "iter", "for", "merge", "result", "newbuilder"
 
 ALL_OPS = (
-    LIT, IDENT, LET, LAMBDA, BINOP, UNOP, CAST, SELECT, IF, STRUCT, GETFIELD, VECTOR, LEN, LOOKUP,
-    SLICE, SORT, TOVEC, KEYEXISTS, OPTLOOKUP, ITER, FOR, MERGE, RESULT, NEWBUILDER,
+    LIT,
+    IDENT,
+    LET,
+    LAMBDA,
+    BINOP,
+    UNOP,
+    CAST,
+    SELECT,
+    IF,
+    STRUCT,
+    GETFIELD,
+    VECTOR,
+    LEN,
+    LOOKUP,
+    SLICE,
+    SORT,
+    TOVEC,
+    KEYEXISTS,
+    OPTLOOKUP,
+    ITER,
+    FOR,
+    MERGE,
+    RESULT,
+    NEWBUILDER,
 )
 
 #: Infix binary operators, loosest binding first (C-like precedence levels).
 INFIX_LEVELS: tuple[tuple[str, ...], ...] = (
-    ("||",), ("&&",), ("|",), ("^",), ("&",), ("==", "!="), ("<", "<=", ">", ">="),
-    ("<<", ">>"), ("+", "-"), ("*", "/", "%"),
+    ("||",),
+    ("&&",),
+    ("|",),
+    ("^",),
+    ("&",),
+    ("==", "!="),
+    ("<", "<=", ">", ">="),
+    ("<<", ">>"),
+    ("+", "-"),
+    ("*", "/", "%"),
 )
 INFIX_PREC = {op: level for level, ops in enumerate(INFIX_LEVELS) for op in ops}
 #: Binary operators written as calls: ``min(a, b)``.
@@ -50,8 +86,23 @@ COMMUTATIVE_BINOPS = ("+", "*", "==", "!=", "&&", "||", "&", "|", "^", "min", "m
 
 #: Unary math functions, written as calls: ``exp(x)``. ``-`` and ``!`` are prefix operators.
 FLOAT_UNOPS = (
-    "exp", "log", "sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
-    "erf", "log1p", "expm1", "floor", "ceil",
+    "exp",
+    "log",
+    "sqrt",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "erf",
+    "log1p",
+    "expm1",
+    "floor",
+    "ceil",
 )
 UNOPS = ("-", "!", "abs") + FLOAT_UNOPS
 

@@ -358,10 +358,20 @@ def _check_builder_type(c: _Checker, e: n.Expr, bt: Builder) -> None:
         raise c.fail(e, f"{bt} merges scalars or structs of scalars, not {bt.elem}")
     if isinstance(bt, DictMerger) and not is_scalar_struct(bt.value):
         raise c.fail(e, f"{bt} merges scalar or struct-of-scalar values, not {bt.value}")
+    if op is not None:  # merger, vecmerger and dictmerger combine values with op: numbers only
+        merged = bt.value if isinstance(bt, DictMerger) else bt.elem  # type: ignore[attr-defined]
+        if _has_bool(merged):
+            raise c.fail(e, f"{bt} combines with {op}, which needs numeric values, not bool (cast first)")
     if isinstance(bt, (DictMerger, GroupMerger)) and not _hashable(bt.key):
         raise c.fail(e, f"dictionary keys must be scalars, structs of scalars or vectors of them, not {bt.key}")
     if isinstance(bt, Appender) and bt.elem.is_builder:
         raise c.fail(e, "appenders cannot hold builders")
+
+
+def _has_bool(t: Type) -> bool:
+    if isinstance(t, Scalar):
+        return t.is_bool
+    return isinstance(t, Struct) and any(_has_bool(f) for f in t.fields)
 
 
 def _hashable(t: Type) -> bool:
