@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import IRRuntimeError
 from ..ir import nodes as n
+from ..ir.deep import run_deep
 from . import abi
 from .codegen import Codegen
 from .jit import target
@@ -119,7 +120,7 @@ def _compile(program: n.Expr, use_disk: bool, keep_ir: bool) -> CompiledProgram:
         stats.source = "disk"
     else:
         t = time.perf_counter()
-        module = Codegen(program, tg.triple, tg.data_layout).build()
+        module = run_deep(lambda: Codegen(program, tg.triple, tg.data_layout).build())
         module.get_global("lz_main").name = symbol
         raw_ir = str(module)
         stats.times["codegen"] = time.perf_counter() - t

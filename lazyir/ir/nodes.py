@@ -165,7 +165,8 @@ class Expr:
         return self is other
 
     def __reduce__(self):
-        return (Expr, (self.op, self.src, self.arg, self.ty))
+        # A flat post-order table, so pickling neither recurses nor repeats shared subtrees.
+        return (_from_table, (_to_table(self),))
 
     def __repr__(self) -> str:
         from .printer import to_text
@@ -192,6 +193,30 @@ class Expr:
     @property
     def body(self) -> Expr:
         return self.src[-1]
+
+
+def _to_table(root: Expr) -> list[tuple[str, tuple[int, ...], Any, Type | None]]:
+    index: dict[int, int] = {}
+    table: list[tuple[str, tuple[int, ...], Any, Type | None]] = []
+    stack: list[tuple[Expr, bool]] = [(root, False)]
+    while stack:
+        e, ready = stack.pop()
+        if id(e) in index:
+            continue
+        if not ready:
+            stack.append((e, True))
+            stack.extend((s, False) for s in reversed(e.src) if id(s) not in index)
+            continue
+        index[id(e)] = len(table)
+        table.append((e.op, tuple(index[id(s)] for s in e.src), e.arg, e.ty))
+    return table
+
+
+def _from_table(table: list[tuple[str, tuple[int, ...], Any, Type | None]]) -> Expr:
+    built: list[Expr] = []
+    for op, src, arg, ty in table:
+        built.append(Expr(op, tuple(built[i] for i in src), arg, ty))
+    return built[-1]
 
 
 # Small constructors: frontends and tests build IR with these, never with strings.

@@ -6,6 +6,7 @@ import math
 import struct
 
 from . import nodes as n
+from .deep import run_deep
 from .types import Scalar
 
 #: Literal suffixes by scalar type; the parser accepts these case-insensitively.
@@ -50,7 +51,7 @@ def _np_f32(v: float):
 
 def to_text(e: n.Expr) -> str:
     """Print ``e``; the root lambda's parameters carry their types, inner lambdas' do not."""
-    return _Printer().top(e)
+    return run_deep(_Printer().top, e)
 
 
 class _Printer:

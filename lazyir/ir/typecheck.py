@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from ..errors import IRTypeError
 from . import nodes as n
+from .deep import run_deep
 from .types import (
     BOOL,
     I64,
@@ -37,7 +38,7 @@ Env = dict[str, Type]
 
 def typecheck(e: n.Expr, source: str | None = None, env: Env | None = None) -> n.Expr:
     """Type every node of ``e``. A root lambda needs typed parameters; ``env`` types free names."""
-    return _Checker(source).check(e, dict(env or {}))
+    return run_deep(_Checker(source).check, e, dict(env or {}))
 
 
 def _short(e: n.Expr) -> str:
