@@ -152,7 +152,9 @@ class _Fn:
         self.allocas.branch(self.func.blocks[1])
 
     def alloca(self, ty: ir.Type) -> ir.Value:
-        return self.allocas.alloca(ty)
+        slot = self.allocas.alloca(ty)
+        slot.type = L.PTR  # opaque, like every other pointer we make (llvmlite types allocas)
+        return slot
 
     # -- control-flow helpers ----------------------------------------------------------------------
     @contextlib.contextmanager
