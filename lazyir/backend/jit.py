@@ -22,6 +22,8 @@ class Target:
     def __init__(self) -> None:
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
+        # A vectorized remainder loop costs compile time and code size for a few iterations.
+        llvm.set_option("", "-enable-epilogue-vectorization=false")
         mathlib.bind_symbols()
         self.triple = llvm.get_process_triple()
         self.cpu = llvm.get_host_cpu_name()

@@ -92,6 +92,7 @@ def emit_runtime(module: ir.Module) -> None:
     # lz_alloc(ctx, size): a block of `size` bytes, recorded in the context's table.
     f = _fn(module, "lz_alloc", PTR, [PTR, I64])
     f.linkage = "internal"
+    f.attributes.add("noinline")  # rare calls: inlining them only costs compile time
     ctx, size = f.args
     b = ir.IRBuilder(f.append_basic_block())
     base = b.call(malloc, [b.add(size, c(HEADER))])
@@ -123,6 +124,7 @@ def emit_runtime(module: ir.Module) -> None:
     # lz_realloc(ctx, p, size): grow a block from lz_alloc (p may be null).
     f = _fn(module, "lz_realloc", PTR, [PTR, PTR, I64])
     f.linkage = "internal"
+    f.attributes.add("noinline")
     ctx, p, size = f.args
     b = ir.IRBuilder(f.append_basic_block())
     with b.if_then(b.icmp_unsigned("==", p, ir.Constant(PTR, None)), likely=False):
@@ -141,6 +143,7 @@ def emit_runtime(module: ir.Module) -> None:
     # lz_free(ctx, p): free a block from lz_alloc early (p may be null).
     f = _fn(module, "lz_free", ir.VoidType(), [PTR, PTR])
     f.linkage = "internal"
+    f.attributes.add("noinline")
     ctx, p = f.args
     b = ir.IRBuilder(f.append_basic_block())
     with b.if_then(b.icmp_unsigned("!=", p, ir.Constant(PTR, None))):
