@@ -25,7 +25,7 @@ _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
 _libc.free.argtypes = [ctypes.c_void_p]
 _libc.free.restype = None
 
-VEC_DTYPE = np.dtype([("data", "u8"), ("len", "i8")])
+VEC_DTYPE = np.dtype([("data", "u8"), ("len", "i8")], align=True)
 TABLE_DTYPE = np.dtype([("entries", "u8"), ("count", "i8"), ("cap", "i8"), ("index", "u8"), ("mask", "i8")])
 
 
