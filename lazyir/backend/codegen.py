@@ -17,7 +17,6 @@ one state in place.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -28,7 +27,8 @@ from ..ir import types as T
 from ..ir.analysis import free_vars
 from . import lltypes as L
 from . import runtime as rt
-from .mathlib import LIBM_BINARY, LIBM_UNARY, MathLib, tune_function
+from .cgutils import counted_loop
+from .mathlib import INTRINSIC_UNARY, LIBM_BINARY, LIBM_UNARY, MathLib, tune_function
 
 Value = object  # an ir.Value, or a tuple of them for a struct of builders
 Env = dict[str, Value]
@@ -157,35 +157,20 @@ class _Fn:
         return slot
 
     # -- control-flow helpers ----------------------------------------------------------------------
-    @contextlib.contextmanager
-    def loop(self, start: ir.Value, stop: ir.Value) -> Iterator[ir.Value]:
+    def loop(self, start: ir.Value, stop: ir.Value):
         """A counted loop ``for i in [start, stop)``; the body is emitted inside the ``with``."""
-        b = self.b
-        pre = b.block
-        cond = b.append_basic_block("loop.cond")
-        body = b.append_basic_block("loop.body")
-        end = b.append_basic_block("loop.end")
-        b.branch(cond)
-        b.position_at_end(cond)
-        i = b.phi(L.I64, "i")
-        i.add_incoming(start, pre)
-        b.cbranch(b.icmp_signed("<", i, stop), body, end)
-        b.position_at_end(body)
-        yield i
-        nxt = b.add(i, _i64(1), flags=["nsw"])
-        i.add_incoming(nxt, b.block)
-        b.branch(cond)
-        b.position_at_end(end)
+        return counted_loop(self.b, start, stop)
 
-    def checked(self, ok: ir.Value, ty: T.Type, then: Callable[[], ir.Value], code: int, detail=None):
-        """``then()`` if ``ok``, else record runtime error ``code`` and give zero of ``ty``."""
+    def checked(self, ok: ir.Value, ty: T.Type, then: Callable[[], ir.Value], code: int | None, detail=None):
+        """``then()`` if ``ok``, else give zero of ``ty`` (recording runtime error ``code`` if any)."""
         b = self.b
-        with b.if_else(ok, likely=True) as (good, bad):
+        with b.if_else(ok, likely=code is not None) as (good, bad):
             with good:
                 v = then()
                 good_bb = b.block
             with bad:
-                rt.error(b, self.ctx, code, detail)
+                if code is not None:
+                    rt.error(b, self.ctx, code, detail)
                 bad_bb = b.block
         phi = b.phi(L.value_type(ty))
         phi.add_incoming(v, good_bb)
@@ -347,7 +332,7 @@ class _Fn:
             if not ty.is_signed:
                 return a
             return b.select(b.icmp_signed("<", a, ir.Constant(a.type, 0)), b.neg(a), a)
-        if op in LIBM_UNARY or op in ("sqrt", "floor", "ceil", "abs"):
+        if op in LIBM_UNARY or op in INTRINSIC_UNARY:
             return self.cg.math.call(b, op, [a])
         raise NotImplementedError(op)
 
@@ -506,22 +491,9 @@ class _Fn:
         if e.op == n.KEYEXISTS:
             return found
         b = self.b
-        val = self._load_if(found, slot, dt.value)
+        val = self.checked(found, dt.value, lambda: L.load(b, slot, dt.value), None)
         out = b.insert_value(ir.Constant(L.value_type(e.ty), ir.Undefined), found, 0)
         return b.insert_value(out, val, 1)
-
-    def _load_if(self, cond: ir.Value, ptr: ir.Value, ty: T.Type) -> ir.Value:
-        b = self.b
-        with b.if_else(cond) as (then, otherwise):
-            with then:
-                v = L.load(b, ptr, ty)
-                t_bb = b.block
-            with otherwise:
-                f_bb = b.block
-        phi = b.phi(L.value_type(ty))
-        phi.add_incoming(v, t_bb)
-        phi.add_incoming(zero_value(ty), f_bb)
-        return phi
 
     # -- builders ----------------------------------------------------------------------------------
     def g_newbuilder(self, e: n.Expr, env: Env) -> Value:

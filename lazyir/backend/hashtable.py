@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 from llvmlite import ir
 
@@ -56,6 +55,7 @@ from lazyir.ir import types as T
 
 # The banned-api rule (TID251) is meant for frontends/ir; the backend may import itself.
 from . import runtime
+from .cgutils import counted_loop, stack_var
 from .lltypes import I1, I8, I32, I64, PTR, VEC, memory_type, sizeof, to_memory
 from .lltypes import load as ir_load
 from .lltypes import store as ir_store
@@ -148,33 +148,6 @@ def _new_function(module: ir.Module, name: str, ret: ir.Type, args: list[ir.Type
     for a in attrs:
         fn.attributes.add(a)
     return fn, ir.IRBuilder(fn.append_basic_block("entry"))
-
-
-def _var(b: ir.IRBuilder, ty: ir.Type, init: ir.Value) -> ir.Value:
-    """A mutable local (an entry-block alloca; LLVM promotes it to registers)."""
-    with b.goto_entry_block():
-        p = b.alloca(ty)
-    b.store(init, p)
-    return p
-
-
-@contextmanager
-def _range(b: ir.IRBuilder, n: ir.Value, start: ir.Value | None = None) -> Iterator[ir.Value]:
-    """``for i in range(start, n)``: the body is emitted inside the ``with``; leaves ``b`` after."""
-    pre = b.block
-    head = b.append_basic_block("for.head")
-    body = b.append_basic_block("for.body")
-    end = b.append_basic_block("for.end")
-    b.branch(head)
-    b.position_at_end(head)
-    i = b.phi(I64, "i")
-    i.add_incoming(start if start is not None else _c(0), pre)
-    b.cbranch(b.icmp_signed("<", i, n), body, end)
-    b.position_at_end(body)
-    yield i
-    i.add_incoming(b.add(i, _c(1)), b.block)
-    b.branch(head)
-    b.position_at_end(end)
 
 
 def _ctx_error(b: ir.IRBuilder, ctx: ir.Value) -> ir.Value:
@@ -281,7 +254,7 @@ def _tail_word(b: ir.IRBuilder, p: ir.Value, n: ir.Value) -> ir.Value:
     right; otherwise two overlapping 4-byte loads, or bytes 0, r/2 and r-1 for r < 4.
     """
     r = b.and_(n, _c(7))
-    out = _var(b, I64, _c(0))
+    out = stack_var(b, I64, _c(0))
     with b.if_else(b.icmp_unsigned(">=", n, _c(8))) as (long, short):
         with long:
             w = b.load(b.gep(p, [b.sub(n, _c(8))], source_etype=I8), typ=I64, align=1)
@@ -307,8 +280,8 @@ def _bytes_hash_fn(module: ir.Module) -> ir.Function:
         return module.globals[name]
     fn, b = _new_function(module, name, I64, [PTR, I64])
     p, n = fn.args
-    acc = _var(b, I64, _c(_SEED))
-    with _range(b, b.lshr(n, _c(3))) as i:
+    acc = stack_var(b, I64, _c(_SEED))
+    with counted_loop(b, _c(0), b.lshr(n, _c(3))) as i:
         w = b.load(b.gep(p, [i], source_etype=I64), typ=I64, align=1)
         b.store(_absorb(b, b.load(acc, typ=I64), w), acc)
     with b.if_then(b.icmp_unsigned("!=", b.and_(n, _c(7)), _c(0))):
@@ -325,7 +298,7 @@ def _bytes_eq_fn(module: ir.Module) -> ir.Function:
     p, q, n = fn.args
     with b.if_then(b.icmp_unsigned("==", p, q)):
         b.ret(ir.Constant(I1, 1))
-    with _range(b, b.lshr(n, _c(3))) as i:
+    with counted_loop(b, _c(0), b.lshr(n, _c(3))) as i:
         x = b.load(b.gep(p, [i], source_etype=I64), typ=I64, align=1)
         y = b.load(b.gep(q, [i], source_etype=I64), typ=I64, align=1)
         with b.if_then(b.icmp_unsigned("!=", x, y)):
@@ -378,8 +351,8 @@ class _KeyCodegen:
             b.ret(b.call(_bytes_hash_fn(self.module), [data, b.mul(n, _c(raw))]))
             return fn
         emem = memory_type(key.elem)
-        acc = _var(b, I64, _c(_SEED))
-        with _range(b, n) as i:
+        acc = stack_var(b, I64, _c(_SEED))
+        with counted_loop(b, _c(0), n) as i:
             e = b.load(b.gep(data, [i], source_etype=emem), typ=emem)
             a = b.load(acc, typ=I64)
             for w in _words(b, e, key.elem, canonicalize=True):
@@ -411,7 +384,7 @@ class _KeyCodegen:
             b.ret(b.call(_bytes_eq_fn(self.module), [px, py, b.mul(n, _c(raw))]))
             return fn
         emem = memory_type(key.elem)
-        with _range(b, n) as i:
+        with counted_loop(b, _c(0), n) as i:
             ex = b.load(b.gep(px, [i], source_etype=emem), typ=emem)
             ey = b.load(b.gep(py, [i], source_etype=emem), typ=emem)
             same = ir.Constant(I1, 1)
@@ -520,7 +493,7 @@ class HashTableCodegen:
     def merge_tables(self, b: ir.IRBuilder, ctx: ir.Value, dst: ir.Value, src: ir.Value, combine: Combine) -> None:
         """Merge every entry of ``src`` into ``dst`` in ``src``'s order (``src`` is unchanged)."""
         src_entries, n = self.entries(b, src)
-        with _range(b, n) as i:
+        with counted_loop(b, _c(0), n) as i:
             key_mem = b.load(self.key_ptr(b, src_entries, i), typ=self.key_mem)
             vptr = b.gep(src_entries, [i, _c(1, I32)], inbounds=True, source_etype=self.entry)
             self._merge_mem(b, ctx, dst, key_mem, ir_load(b, vptr, self.value), combine)
@@ -644,7 +617,7 @@ class HashTableCodegen:
             with b.if_then(b.icmp_signed("!=", _ctx_error(b, ctx), _c(0)), likely=False):
                 b.ret(fail)
             _set(b, table, TABLE, T_CAP, newcap)
-        pos = _var(b, I64, pos0)
+        pos = stack_var(b, I64, pos0)
         slots = b.add(_get(b, table, TABLE, T_MASK), _c(1))
         limit = b.select(b.icmp_signed("<=", slots, _c(SMALL_INDEX)), b.lshr(slots, _c(2)), b.lshr(slots, _c(1)))
         with b.if_then(b.icmp_signed(">", b.add(count, _c(1)), limit), likely=False):
@@ -675,7 +648,7 @@ class HashTableCodegen:
         _libc_memset(b, index, nbytes)
         mask = b.sub(slots, _c(1))
         entries, count = self.entries(b, table)
-        with _range(b, count) as i:
+        with counted_loop(b, _c(0), count) as i:
             h = self.keys.hash(b, b.load(self.key_ptr(b, entries, i), typ=self.key_mem))
             pos = _find_empty(b, index, mask, h)
             tagged = b.or_(b.and_(h, _c(~IDX_MASK)), b.add(i, _c(1)))
@@ -729,8 +702,8 @@ def _find_empty(b: ir.IRBuilder, index: ir.Value, mask: ir.Value, h: ir.Value) -
 
 def _alloc_or_min(b: ir.IRBuilder, ctx: ir.Value, n: ir.Value, minimum: ir.Value, size: ir.Value):
     """Allocate ``n * size`` bytes, falling back to ``minimum * size``: ``(ptr, n allocated)``."""
-    p = _var(b, PTR, runtime.alloc(b, ctx, b.mul(n, size)))
-    cnt = _var(b, I64, n)
+    p = stack_var(b, PTR, runtime.alloc(b, ctx, b.mul(n, size)))
+    cnt = stack_var(b, I64, n)
     with b.if_then(b.icmp_unsigned("==", b.load(p, typ=PTR), NULL), likely=False):
         b.store(runtime.alloc(b, ctx, b.mul(minimum, size)), p)
         b.store(minimum, cnt)
@@ -878,8 +851,8 @@ class GroupMergerCodegen:
             _libc_memset(b, _get(b, table, TABLE, T_INDEX), b.mul(slots, _c(8)))
             b.ret(table)
         # keys and group starts; the old count slots become write cursors
-        offset = _var(b, I64, _c(0))
-        with _range(b, groups) as g:
+        offset = stack_var(b, I64, _c(0))
+        with counted_loop(b, _c(0), groups) as g:
             start = b.load(offset, typ=I64)
             cnt_p = b.gep(old, [g, _c(1, I32)], inbounds=True, source_etype=counts.entry)
             cnt = b.load(cnt_p, typ=I64)
@@ -889,7 +862,7 @@ class GroupMergerCodegen:
             b.store(vec, b.gep(entries, [g, _c(1, I32)], inbounds=True, source_etype=out.entry))
             b.store(b.add(start, cnt), offset)
         # stable counting-sort scatter of the values
-        with _range(b, n) as j:
+        with counted_loop(b, _c(0), n) as j:
             g = b.load(b.gep(gids, [j], inbounds=True, source_etype=I64), typ=I64)
             cur_p = b.gep(old, [g, _c(1, I32)], inbounds=True, source_etype=counts.entry)
             cur = b.load(cur_p, typ=I64)
@@ -918,7 +891,7 @@ class GroupMergerCodegen:
         remap = runtime.alloc(b, ctx, b.mul(groups, _c(8)))
         with b.if_then(b.icmp_unsigned("==", remap, NULL), likely=False):
             b.ret_void()
-        with _range(b, groups) as g:
+        with counted_loop(b, _c(0), groups) as g:
             key = b.load(counts.key_ptr(b, src_entries, g), typ=counts.key_mem)
             cnt = b.load(b.gep(src_entries, [g, _c(1, I32)], source_etype=counts.entry), typ=I64)
             gid, inserted = counts.upsert_index(b, ctx, dtable, key)
@@ -927,7 +900,7 @@ class GroupMergerCodegen:
             b.store(b.add(old, cnt), slot)
             b.store(gid, b.gep(remap, [g], inbounds=True, source_etype=I64))
         dgids, sgids = _get(b, dst, GROUP_STATE, G_GIDS), _get(b, src, GROUP_STATE, G_GIDS)
-        with _range(b, m) as j:
+        with counted_loop(b, _c(0), m) as j:
             g = b.load(b.gep(sgids, [j], inbounds=True, source_etype=I64), typ=I64)
             gid = b.load(b.gep(remap, [g], inbounds=True, source_etype=I64), typ=I64)
             b.store(gid, b.gep(dgids, [b.add(n, j)], inbounds=True, source_etype=I64))

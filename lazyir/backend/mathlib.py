@@ -17,27 +17,13 @@ from functools import cache
 import llvmlite.binding as llvm
 from llvmlite import ir
 
+from ..ir.nodes import FLOAT_UNOPS
 from .lltypes import F32
 
-#: IR unary functions that call libm (sqrt, floor, ceil and abs use LLVM intrinsics instead).
-LIBM_UNARY = (
-    "exp",
-    "log",
-    "sin",
-    "cos",
-    "tan",
-    "asin",
-    "acos",
-    "atan",
-    "sinh",
-    "cosh",
-    "tanh",
-    "erf",
-    "log1p",
-    "expm1",
-)
-LIBM_BINARY = ("pow", "atan2", "fmod")
 INTRINSIC_UNARY = {"sqrt": "llvm.sqrt", "floor": "llvm.floor", "ceil": "llvm.ceil", "abs": "llvm.fabs"}
+#: IR unary functions that call libm (the others above are LLVM intrinsics).
+LIBM_UNARY = tuple(f for f in FLOAT_UNOPS if f not in INTRINSIC_UNARY)
+LIBM_BINARY = ("pow", "atan2", "fmod")
 
 # libmvec ISA letters and lane counts per element width: (letter, host feature, f64 lanes).
 _ISAS = (("b", "sse4.2", 2), ("d", "avx2", 4), ("e", "avx512f", 8))

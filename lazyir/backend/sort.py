@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 from llvmlite import ir
 
 from ..ir import types as T
 from . import runtime
+from .cgutils import counted_loop, stack_var
 from .lltypes import I1, I32, I64, PTR, memory_type
 
 #: Below this many keys per radix pass (the key's bits / 11, rounded up) a merge sort is used,
@@ -87,33 +87,6 @@ def _ordered_width(s: T.Scalar) -> int:
 
 def _c64(v: int) -> ir.Constant:
     return ir.Constant(I64, v)
-
-
-@contextmanager
-def _for(b: ir.IRBuilder, start: ir.Value, stop: ir.Value, step: ir.Value | int = 1) -> Iterator[ir.Value]:
-    """``for (i = start; i < stop; i += step)`` over signed i64; yields ``i``."""
-    fn = b.function
-    pre = b.block
-    head, body, done = (fn.append_basic_block(f"for.{s}") for s in ("head", "body", "done"))
-    b.branch(head)
-    b.position_at_end(head)
-    i = b.phi(I64)
-    i.add_incoming(start, pre)
-    b.cbranch(b.icmp_signed("<", i, stop), body, done)
-    b.position_at_end(body)
-    yield i
-    nxt = b.add(i, _c64(step) if isinstance(step, int) else step, flags=["nsw"])
-    i.add_incoming(nxt, b.block)
-    b.branch(head)
-    b.position_at_end(done)
-
-
-def _var(b: ir.IRBuilder, ty: ir.Type, init: ir.Value) -> ir.Value:
-    """A stack slot in the entry block (promoted to a register by the optimizer)."""
-    with b.goto_entry_block():
-        slot = b.alloca(ty)
-    b.store(init, slot)
-    return slot
 
 
 def _smin(b: ir.IRBuilder, x: ir.Value, y: ir.Value) -> ir.Value:
@@ -224,7 +197,7 @@ class _Emitter:
         return fn, b
 
     def identity(self, b: ir.IRBuilder, out: ir.Value, n: ir.Value) -> None:
-        with _for(b, _c64(0), n) as i:
+        with counted_loop(b, _c64(0), n) as i:
             b.store(i, b.gep(out, [i], inbounds=True, source_etype=I64))
 
     def emit(self) -> ir.Function:
@@ -273,13 +246,13 @@ class _Emitter:
                 runtime.free(b, ctx, p)
             b.ret_void()
         a = bufs[0]
-        with _for(b, _c64(0), n) as i:
+        with counted_loop(b, _c64(0), n) as i:
             self.store_rec(b, self.rec_ptr(b, a, i, rec), rec, self.ordered_key(b, keys, i), i)
 
         # Insertion sort of each run [s, min(s + RUN, n)).
-        with _for(b, _c64(0), n, RUN) as s:
+        with counted_loop(b, _c64(0), n, RUN) as s:
             e = _smin(b, b.add(s, _c64(RUN)), n)
-            with _for(b, b.add(s, _c64(1)), e) as i:
+            with counted_loop(b, b.add(s, _c64(1)), e) as i:
                 k, idx = self.load_rec(b, self.rec_ptr(b, a, i, rec), rec)
                 # while j > s and a[j - 1].key > k: a[j] = a[j - 1]; j -= 1
                 pre = b.block
@@ -307,8 +280,8 @@ class _Emitter:
                 self.store_rec(b, self.rec_ptr(b, a, jd, rec), rec, k, idx)
 
         # Bottom-up merges of runs of width w, alternating between the two buffers.
-        src_v, dst_v = _var(b, PTR, bufs[0]), _var(b, PTR, bufs[1])
-        w_v = _var(b, I64, _c64(RUN))
+        src_v, dst_v = stack_var(b, PTR, bufs[0]), stack_var(b, PTR, bufs[1])
+        w_v = stack_var(b, I64, _c64(RUN))
         head = fn.append_basic_block("merge.head")
         body = fn.append_basic_block("merge.body")
         done = fn.append_basic_block("merge.done")
@@ -319,7 +292,7 @@ class _Emitter:
         w = b.load(w_v, typ=I64)
         src, dst = b.load(src_v, typ=PTR), b.load(dst_v, typ=PTR)
         w2 = b.shl(w, _c64(1))
-        with _for(b, _c64(0), n, w2) as lo:
+        with counted_loop(b, _c64(0), n, w2) as lo:
             mid = _smin(b, b.add(lo, w), n)
             hi = _smin(b, b.add(lo, w2), n)
             self.merge_runs(b, src, dst, lo, mid, hi, rec, size)
@@ -330,7 +303,7 @@ class _Emitter:
         b.position_at_end(done)
 
         res = b.load(src_v, typ=PTR)
-        with _for(b, _c64(0), n) as i:
+        with counted_loop(b, _c64(0), n) as i:
             _, idx = self.load_rec(b, self.rec_ptr(b, res, i, rec), rec)
             b.store(idx, b.gep(out, [i], inbounds=True, source_etype=I64))
         for p in bufs:
@@ -432,7 +405,7 @@ class _Emitter:
             self.identity(b, out, n)
             b.ret_void()
         with b.if_then(desc):
-            with _for(b, _c64(0), n) as j:
+            with counted_loop(b, _c64(0), n) as j:
                 rev = b.sub(b.sub(n, _c64(1)), j)
                 b.store(rev, b.gep(out, [j], inbounds=True, source_etype=I64))
             b.ret_void()
@@ -445,7 +418,7 @@ class _Emitter:
         b.call(self.memset, [hist, ir.Constant(I32, 0), hbytes])
 
         # Count the digits of every pass in one read of the keys.
-        with _for(b, _c64(0), n) as i:
+        with counted_loop(b, _c64(0), n) as i:
             k = self.ordered_key(b, keys, i)
             for p in range(npass):
                 d = self.digit(b, k, p * dbits)
@@ -458,8 +431,8 @@ class _Emitter:
             hp = b.gep(hist, [b.add(d, b.mul(p, _c64(radix)))], inbounds=True, source_etype=I64)
             return b.icmp_signed("==", b.load(hp, typ=I64), n)
 
-        count_v, last_v = _var(b, I64, _c64(0)), _var(b, I64, _c64(-1))
-        with _for(b, _c64(0), _c64(npass)) as p:
+        count_v, last_v = stack_var(b, I64, _c64(0)), stack_var(b, I64, _c64(-1))
+        with counted_loop(b, _c64(0), _c64(npass)) as p:
             with b.if_then(b.not_(trivial(p))):
                 b.store(b.add(b.load(count_v, typ=I64), _c64(1)), count_v)
                 b.store(p, last_v)
@@ -473,7 +446,7 @@ class _Emitter:
         rbytes = b.mul(n, self.sizeof(b, rec))
         bufs = []
         for need in (2, 3):
-            slot = _var(b, PTR, null)
+            slot = stack_var(b, PTR, null)
             with b.if_then(b.icmp_signed(">=", count, _c64(need))):
                 b.store(runtime.alloc(b, ctx, rbytes), slot)
             bufs.append(b.load(slot, typ=PTR))
@@ -485,14 +458,14 @@ class _Emitter:
                 runtime.free(b, ctx, p)
             b.ret_void()
 
-        cur_v, oth_v = _var(b, PTR, bufs[0]), _var(b, PTR, bufs[1])
-        first_v = _var(b, I1, ir.Constant(I1, 1))
-        with _for(b, _c64(0), _c64(npass)) as p:
+        cur_v, oth_v = stack_var(b, PTR, bufs[0]), stack_var(b, PTR, bufs[1])
+        first_v = stack_var(b, I1, ir.Constant(I1, 1))
+        with counted_loop(b, _c64(0), _c64(npass)) as p:
             with b.if_then(b.not_(trivial(p))):
                 h = b.gep(hist, [b.mul(p, _c64(radix))], inbounds=True, source_etype=I64)
                 # Exclusive prefix sums: the first position of each digit.
-                sum_v = _var(b, I64, _c64(0))
-                with _for(b, _c64(0), _c64(radix)) as r:
+                sum_v = stack_var(b, I64, _c64(0))
+                with counted_loop(b, _c64(0), _c64(radix)) as r:
                     hp = b.gep(h, [r], inbounds=True, source_etype=I64)
                     c = b.load(hp, typ=I64)
                     s = b.load(sum_v, typ=I64)
@@ -526,7 +499,7 @@ class _Emitter:
         """One counting pass: from the keys (``keys``) or records (``src``) to the indices
         (``out``) or records (``dst``), by the digit at ``shift``; ``h`` holds the positions."""
         it = rec.elements[1]
-        with _for(b, _c64(0), n) as i:
+        with counted_loop(b, _c64(0), n) as i:
             if keys is not None:
                 k, idx = self.ordered_key(b, keys, i), b.trunc(i, it) if it != I64 else i
             else:
