@@ -1,5 +1,6 @@
 """lazyir: a lazy, fused, compiled runtime for the PyData stack."""
 
+from .config import config
 from .errors import EagerFallbackWarning, IRRuntimeError, IRSyntaxError, IRTypeError, LazyIRError
 from .ir import Dictionary, Expr, parse
 
@@ -12,6 +13,7 @@ __all__ = [
     "IRTypeError",
     "LazyIRError",
     "compile",
+    "config",
     "interpret",
     "parse",
 ]

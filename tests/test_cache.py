@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import lazyir
+import lazyir.backend.mathlib
 from lazyir.backend import compiler
 
 PROGRAM = "|a: vec[f64], k: f64| result(for(a, merger[f64,+], |s, i, x| merge(s, x * k + {salt})))"
@@ -23,10 +24,10 @@ def _program(salt: float) -> str:
 
 
 @pytest.fixture()
-def cache_dir(tmp_path, monkeypatch):
+def cache_dir(tmp_path):
     path = tmp_path / "cache"
-    monkeypatch.setenv("LAZYIR_CACHE_DIR", str(path))
-    return path
+    with lazyir.config.set(cache_dir=str(path)):
+        yield path
 
 
 def test_memory_hit_returns_same_object(cache_dir):
@@ -91,7 +92,7 @@ def test_corrupt_cache_file_is_recompiled(cache_dir, damage):
     assert json.loads(out.stdout)[0] == "disk"
 
 
-def test_cache_key_covers_host_and_llvmlite(cache_dir, monkeypatch):
+def test_cache_key_covers_host_and_llvmlite(cache_dir):
     from lazyir.backend.jit import target
 
     key = target().cache_key
@@ -100,11 +101,11 @@ def test_cache_key_covers_host_and_llvmlite(cache_dir, monkeypatch):
     assert llvmlite.__version__ in key and target().cpu in key and target().features in key
 
 
-def test_unwritable_cache_dir_still_compiles(tmp_path, monkeypatch):
+def test_unwritable_cache_dir_still_compiles(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    monkeypatch.setenv("LAZYIR_CACHE_DIR", str(blocker / "sub"))
-    fn = lazyir.compile(_program(7.5))
+    with lazyir.config.set(cache_dir=str(blocker / "sub")):
+        fn = lazyir.compile(_program(7.5))
     assert fn(np.ones(3), 1.0) == pytest.approx(3 + 3 * 7.5)
 
 
@@ -136,3 +137,26 @@ def test_compiler_clears_memory_cache():
     first = lazyir.compile(p, cache=False)
     compiler.clear_memory_cache()
     assert lazyir.compile(p, cache=False) is not first
+
+
+def test_scalar_math_path_gives_the_same_results(cache_dir):
+    """Without libmvec (or with vector math off) loops call scalar libm: same results."""
+    text = "|a: vec[f64]| result(for(a, appender[f64], |b, i, x| merge(b, exp(x) + erf(x) * log1p(abs(x)))))"
+    a = np.random.default_rng(1).standard_normal(1003)
+    vector = lazyir.compile(text, keep_ir=True)
+    with lazyir.config.set(vector_math=False):
+        scalar = lazyir.compile(text, keep_ir=True)
+    assert scalar is not vector
+    assert "_ZGV" in vector.llvm_ir or not lazyir.backend.mathlib.vector_variants("exp", 64)
+    assert "_ZGV" not in scalar.llvm_ir
+    np.testing.assert_allclose(scalar(a), vector(a), rtol=1e-13)  # libmvec: within 4 ulp of libm
+    np.testing.assert_allclose(scalar(a), lazyir.interpret(lazyir.parse(text), a), rtol=1e-14)
+
+
+def test_config_set_is_scoped_and_validated():
+    before = lazyir.config.vector_math
+    with lazyir.config.set(vector_math=not before):
+        assert lazyir.config.vector_math is (not before)
+    assert lazyir.config.vector_math is before
+    with pytest.raises(TypeError, match="unknown lazyir option"):
+        lazyir.config.set(no_such_option=1)

@@ -21,7 +21,7 @@ from ..ir import types as T
 from ..ir.values import Dictionary
 from .runtime import HEADER, CContext
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+_libc = ctypes.CDLL(None)  # the process's own symbols include libc's free
 _libc.free.argtypes = [ctypes.c_void_p]
 _libc.free.restype = None
 

@@ -84,14 +84,14 @@ class _Iter:
 class Codegen:
     """Builds the LLVM module of one typed program (a root lambda)."""
 
-    def __init__(self, program: n.Expr, triple: str = "", data_layout: str = ""):
+    def __init__(self, program: n.Expr, triple: str = "", data_layout: str = "", vector_math: bool = True):
         assert program.op == n.LAMBDA and program.ty is not None
         self.program = program
         self.module = ir.Module(name="lazyir")
         self.module.triple = triple
         self.module.data_layout = data_layout
         rt.emit_runtime(self.module)
-        self.math = MathLib(self.module)
+        self.math = MathLib(self.module, vector=vector_math)
         self._tables: dict[tuple[T.Type, T.Type], object] = {}
         self._groups: dict[tuple[T.Type, T.Type], object] = {}
         self._helpers: dict[str, ir.Function] = {}

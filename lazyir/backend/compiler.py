@@ -35,14 +35,6 @@ _MAGIC = b"LZIR1\n"
 _ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 
 
-def cache_dir() -> Path:
-    env = os.environ.get("LAZYIR_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "lazyir"
-
-
 @dataclass
 class CompileStats:
     """Where a compiled program came from and what each stage cost (seconds)."""
@@ -85,42 +77,47 @@ class CompiledProgram:
         return f"<CompiledProgram {self.stats.source} {str(self.program)[:60]!r}>"
 
 
-_memory: dict[n.Expr, CompiledProgram] = {}
+_memory: dict[tuple[n.Expr, bool], CompiledProgram] = {}
 _lock = threading.Lock()
 
 
-def compile_typed(program: n.Expr, use_disk: bool = True, keep_ir: bool = False) -> CompiledProgram:
-    """Compile a type-checked program (a root lambda), using the memory and disk caches."""
-    hit = _memory.get(program)
-    if hit is not None:
+def compile_typed(
+    program: n.Expr, cache_dir: str | os.PathLike | None = None, vector_math: bool = True, keep_ir: bool = False
+) -> CompiledProgram:
+    """Compile a type-checked program (a root lambda), using the memory cache and, when
+    ``cache_dir`` is given, the disk cache there. ``vector_math`` lets loops call libmvec."""
+    key = (program, vector_math)
+    hit = _memory.get(key)
+    if hit is not None and (hit.llvm_ir is not None or not keep_ir):
         return hit
     with _lock:
-        hit = _memory.get(program)
-        if hit is not None:
+        hit = _memory.get(key)
+        if hit is not None and (hit.llvm_ir is not None or not keep_ir):
             return hit
-        compiled = _compile(program, use_disk, keep_ir)
-        _memory[program] = compiled
+        compiled = _compile(program, Path(cache_dir) if cache_dir else None, vector_math, keep_ir)
+        _memory[key] = compiled
         return compiled
 
 
-def _compile(program: n.Expr, use_disk: bool, keep_ir: bool) -> CompiledProgram:
+def _compile(program: n.Expr, cache_dir: Path | None, vector_math: bool, keep_ir: bool) -> CompiledProgram:
     if program.body.ty is not None and program.body.ty.is_builder:
         raise TypeError("a program cannot return a builder; return result(...) of it")
     stats = CompileStats()
     tg = target()
     t0 = time.perf_counter()
     text = str(program)
-    key = hashlib.sha256("\n".join((CODEGEN_VERSION, tg.cache_key, text)).encode()).hexdigest()
+    config_key = f"{CODEGEN_VERSION}|{tg.cache_key}|vector_math={int(vector_math)}"
+    key = hashlib.sha256(f"{config_key}\n{text}".encode()).hexdigest()
     symbol = f"lz_main_{key[:24]}"
-    path = cache_dir() / f"{key}.o"
+    path = cache_dir / f"{key}.o" if cache_dir else None
     stats.times["key"] = time.perf_counter() - t0
-    obj = _read_cache(path) if use_disk else None
+    obj = _read_cache(path) if path else None
     llvm_ir = None
     if obj is not None:
         stats.source = "disk"
     else:
         t = time.perf_counter()
-        module = run_deep(lambda: Codegen(program, tg.triple, tg.data_layout).build())
+        module = run_deep(lambda: Codegen(program, tg.triple, tg.data_layout, vector_math).build())
         module.get_global("lz_main").name = symbol
         raw_ir = str(module)
         stats.times["codegen"] = time.perf_counter() - t
@@ -128,7 +125,7 @@ def _compile(program: n.Expr, use_disk: bool, keep_ir: bool) -> CompiledProgram:
         obj, optimized = tg.optimize_and_emit(raw_ir)
         stats.times["llvm"] = time.perf_counter() - t
         llvm_ir = optimized if keep_ir else None
-        if use_disk:
+        if path:
             _write_cache(path, obj)
     t = time.perf_counter()
     address = tg.load(obj, symbol)

@@ -31,6 +31,7 @@ class Target:
         self.tm = self._machine()
         self.data_layout = str(self.tm.target_data)
         self.lock = threading.RLock()
+        self._warm_up()
         empty = llvm.parse_assembly(f'target triple = "{self.triple}"\n')
         self._engine = llvm.create_mcjit_compiler(empty, self._machine())
 
@@ -39,6 +40,30 @@ class Target:
         return target.create_target_machine(
             cpu=self.cpu, features=self.features, opt=3, reloc="default", codemodel="jitdefault", jit=True
         )
+
+    def _warm_up(self) -> None:
+        """Run the pipeline once on a tiny vectorizable loop: LLVM builds its per-target tables on
+        first use (~20 ms), which belongs to process start-up rather than to the first program."""
+        text = f"""target triple = "{self.triple}"
+target datalayout = "{self.tm.target_data}"
+define void @warm(ptr noalias %a, ptr noalias %o, i64 %n) {{
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [0, %entry], [%j, %loop]
+  %p = getelementptr inbounds double, ptr %a, i64 %i
+  %x = load double, ptr %p
+  %y = fmul double %x, %x
+  %q = getelementptr inbounds double, ptr %o, i64 %i
+  store double %y, ptr %q
+  %j = add i64 %i, 1
+  %c = icmp slt i64 %j, %n
+  br i1 %c, label %loop, label %done
+done:
+  ret void
+}}
+"""
+        self.optimize_and_emit(text)
 
     @property
     def cache_key(self) -> str:

@@ -31,12 +31,16 @@ _ISAS = (("b", "sse4.2", 2), ("d", "avx2", 4), ("e", "avx512f", 8))
 
 @cache
 def _libm() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+    try:
+        return ctypes.CDLL("libm.so.6")
+    except OSError:
+        return ctypes.CDLL(ctypes.util.find_library("m"))
 
 
 @cache
 def _libmvec() -> ctypes.CDLL | None:
-    for name in ("libmvec.so.1", ctypes.util.find_library("mvec")):
+    for name in ("libmvec.so.1", None):
+        name = name or ctypes.util.find_library("mvec")  # slow (runs ldconfig): only as a fallback
         if not name:
             continue
         try:
@@ -119,8 +123,9 @@ def tune_function(fn: ir.Function) -> None:
 class MathLib:
     """Declares math functions in one module and emits calls to them."""
 
-    def __init__(self, module: ir.Module):
+    def __init__(self, module: ir.Module, vector: bool = True):
         self.module = module
+        self.vector = vector
         self._keep: dict[str, ir.Function] = {}
 
     def _declare(self, name: str, fty: ir.FunctionType) -> ir.Function:
@@ -140,7 +145,7 @@ class MathLib:
         if not isinstance(f.attributes, _FnAttrs):
             f.attributes = _FnAttrs(["nounwind", "willreturn", "memory(none)"])
         call = b.call(f, args)
-        variants = vector_variants(fn, bits)
+        variants = vector_variants(fn, bits) if self.vector else ()
         if variants:
             params = "v" * len(args)
             mangled = ",".join(f"_ZGV_LLVM_N{lanes}{params}_{f.name}({name})" for lanes, name in variants)
