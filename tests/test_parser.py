@@ -12,7 +12,7 @@ import lazyir
 from lazyir.errors import IRSyntaxError, IRTypeError
 from lazyir.ir import nodes as n
 from lazyir.ir import parse, typecheck
-from lazyir.ir.parser import MAX_DEPTH, MAX_TYPE_DEPTH, RESERVED, is_name
+from lazyir.ir.parser import MAX_DEPTH, MAX_TYPE_DEPTH, RESERVED, is_name, parse_with_positions
 from lazyir.ir.parser import parse as parse_raw
 from lazyir.ir.types import (
     BOOL,
@@ -738,7 +738,9 @@ def test_whitespace_and_comments():
 
 
 def test_untyped_tree():
-    e = parse_raw("|v: vec[f64]| let k = 2L; result(for(v, merger[f64,+], |b, i, x| merge(b, f32(x) * 1.5f)))")
+    e, positions = parse_with_positions(
+        "|v: vec[f64]| let k = 2L; result(for(v, merger[f64,+], |b, i, x| merge(b, f32(x) * 1.5f)))"
+    )
     todo = [e]
     while todo:
         x = todo.pop()
@@ -751,13 +753,13 @@ def test_untyped_tree():
             assert x.arg == Merger(F64, "+")
         if x.op == n.CAST:
             assert x.arg == F32
-        assert x.pos is not None
+        assert x in positions
     assert e.params == (("v", Vec(F64)),)
 
 
 def test_positions():
     text = "|pos_a: i64|\n  let pos_b = pos_a * 40961L;\n  {pos_b.$0, -(pos_b), sqrt(pos_b) + -76543L}"
-    e = parse_raw(text)
+    e, positions = parse_with_positions(text)
     lines = text.splitlines()
 
     def at(line, snippet, k=0):
@@ -766,26 +768,27 @@ def test_positions():
             col = lines[line - 1].index(snippet, col + 1)
         return (line, col + 1)
 
-    assert e.pos == (1, 1)
+    assert positions[e] == (1, 1)
     let = e.body
-    assert let.op == n.LET and let.pos == at(2, "let")
+    assert let.op == n.LET and positions[let] == at(2, "let")
     value, body = let.src
-    assert value.pos == at(2, "*")
-    assert value.src[0].pos == at(2, "pos_a")
-    assert value.src[1].pos == at(2, "40961L")
-    assert body.op == n.STRUCT and body.pos == at(3, "{")
+    assert positions[value] == at(2, "*")
+    assert positions[value.src[0]] == at(2, "pos_a")
+    assert positions[value.src[1]] == at(2, "40961L")
+    assert body.op == n.STRUCT and positions[body] == at(3, "{")
     field, neg, add = body.src
-    assert field.pos == at(3, ".$0") and field.src[0].pos == at(3, "pos_b")
-    assert neg.pos == at(3, "-(")
-    assert add.pos == at(3, "+") and add.src[0].pos == at(3, "sqrt")
-    assert add.src[1].pos == at(3, "-76543L")
+    assert positions[field] == at(3, ".$0") and positions[field.src[0]] == at(3, "pos_b")
+    assert positions[neg] == at(3, "-(")
+    assert positions[add] == at(3, "+") and positions[add.src[0]] == at(3, "sqrt")
+    assert positions[add.src[1]] == at(3, "-76543L")
 
 
-def test_position_filled_on_constructed_nodes():
+def test_position_of_constructed_nodes_comes_from_the_text():
     node = n.binop("+", I("pos_fill_x"), L(987654, I64))
-    assert node.pos is None
-    e = parse_raw("\n  pos_fill_x + 987654L")
-    assert e is node and node.pos == (2, 14)
+    e, positions = parse_with_positions("\n  pos_fill_x + 987654L")
+    assert e is node and positions[node] == (2, 14)
+    _, again = parse_with_positions("pos_fill_x + 987654L")
+    assert again[node] == (1, 12)
 
 
 # -- errors ------------------------------------------------------------------------------------

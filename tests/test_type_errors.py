@@ -54,3 +54,11 @@ def test_type_error_message(text, message):
         lazyir.parse(text)
     assert str(info.value) == message
     assert isinstance(info.value, TypeError)  # catchable as a plain TypeError too
+
+
+def test_positions_come_from_the_text_being_parsed():
+    # The same sub-expression parsed earlier from other text must not move the caret.
+    lazyir.parse("|pos_x: i32|\n    pos_x + 1")
+    with pytest.raises(lazyir.IRTypeError) as info:
+        lazyir.parse("|pos_x: f64| pos_x + 1")
+    assert (info.value.line, info.value.col) == (1, 20)

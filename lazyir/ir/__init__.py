@@ -11,7 +11,7 @@ __all__ = ["Dictionary", "Expr", "nodes", "parse", "to_text", "typecheck", "type
 
 def parse(text: str, check: bool = True) -> Expr:
     """Parse IR text; with ``check`` (the default) also type-check it. See docs/ir.md."""
-    from .parser import parse as _parse
+    from .parser import parse_with_positions
 
-    e = _parse(text)
-    return typecheck(e, source=text) if check else e
+    e, positions = parse_with_positions(text)
+    return typecheck(e, source=text, positions=positions) if check else e

@@ -4,8 +4,8 @@ One immutable node type, ``Expr(op, src, arg, ty)``: ``op`` names the construct,
 child expressions, ``arg`` the non-expression payload (a literal value, a name, a field index,
 an operator, a type) and ``ty`` the type once the checker has inferred it (``None`` before).
 Structurally equal nodes are interned into one object, so equality is identity and hashing is
-constant time. ``pos`` (line, column) remembers where the parser first saw a node, for errors;
-it is not part of a node's identity.
+constant time. Because equal nodes are one object, a node has no source position: the parser
+returns positions in a table of its own (``parse_with_positions``).
 """
 
 from __future__ import annotations
@@ -122,14 +122,13 @@ def _key_arg(arg: Any) -> Any:
 class Expr:
     """An immutable, interned IR node. Build with ``Expr(op, src, arg, ty)``."""
 
-    __slots__ = ("op", "src", "arg", "ty", "pos", "_hash", "__weakref__")
+    __slots__ = ("op", "src", "arg", "ty", "_hash", "__weakref__")
     _interned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
     op: str
     src: tuple[Expr, ...]
     arg: Any
     ty: Type | None
-    pos: tuple[int, int] | None
 
     def __new__(
         cls,
@@ -137,7 +136,6 @@ class Expr:
         src: tuple[Expr, ...] = (),
         arg: Any = None,
         ty: Type | None = None,
-        pos: tuple[int, int] | None = None,
     ) -> Expr:
         if op == LIT and isinstance(arg, float) and math.isnan(arg):
             arg = math.nan  # one NaN: payload and sign are not part of the IR
@@ -150,7 +148,6 @@ class Expr:
         object.__setattr__(node, "src", tuple(src))
         object.__setattr__(node, "arg", arg)
         object.__setattr__(node, "ty", ty)
-        object.__setattr__(node, "pos", pos)
         object.__setattr__(node, "_hash", hash(key))
         cls._interned[key] = node
         return node
@@ -180,7 +177,7 @@ class Expr:
 
     def replace(self, **changes: Any) -> Expr:
         """A node like this one with some of ``op, src, arg, ty`` changed."""
-        fields = {"op": self.op, "src": self.src, "arg": self.arg, "ty": self.ty, "pos": self.pos}
+        fields = {"op": self.op, "src": self.src, "arg": self.arg, "ty": self.ty}
         fields.update(changes)
         return Expr(**fields)
 

@@ -109,13 +109,21 @@ def is_name(word: str) -> bool:
 
 def parse(text: str) -> n.Expr:
     """Parse IR text into an untyped expression tree; ``IRSyntaxError`` if it is malformed."""
+    return parse_with_positions(text)[0]
+
+
+def parse_with_positions(text: str) -> tuple[n.Expr, dict[n.Expr, tuple[int, int]]]:
+    """Like ``parse``, and where in ``text`` each node first occurs (line, column).
+
+    Nodes are interned, so an equal node may have been built before from other text; positions
+    therefore live in this table, one per parse, not on the nodes."""
     if not isinstance(text, str):
         raise TypeError(f"IR text must be a str, not {type(text).__name__}")
     _raise_recursion_limit()
     try:
         parser = _Parser(text)
         try:
-            return parser.parse_program()
+            return parser.parse_program(), parser.positions
         except RecursionError:  # pragma: no cover - MAX_DEPTH should prevent it
             raise parser.error("the expression is nested too deeply", parser.peek()) from None
     finally:
@@ -203,6 +211,7 @@ class _Parser:
         self.i = 0
         self.depth = 0
         self.type_depth = 0
+        self.positions: dict[n.Expr, tuple[int, int]] = {}
 
     # -- positions and errors ---------------------------------------------------------------
 
@@ -343,9 +352,8 @@ class _Parser:
 
     def node(self, op: str, src: tuple, arg: Any, tok: _Tok, ty: Type | None = None) -> n.Expr:
         pos = self.pos(tok.start)
-        e = n.Expr(op, src, arg, ty, pos=pos)
-        if e.pos is None:  # an equal node built without the parser: this is where we first saw it
-            object.__setattr__(e, "pos", pos)
+        e = n.Expr(op, src, arg, ty)
+        self.positions.setdefault(e, pos)
         return e
 
     def enter(self) -> None:

@@ -36,9 +36,10 @@ from .types import (
 Env = dict[str, Type]
 
 
-def typecheck(e: n.Expr, source: str | None = None, env: Env | None = None) -> n.Expr:
-    """Type every node of ``e``. A root lambda needs typed parameters; ``env`` types free names."""
-    return run_deep(_Checker(source).check, e, dict(env or {}))
+def typecheck(e: n.Expr, source: str | None = None, env: Env | None = None, positions: dict | None = None) -> n.Expr:
+    """Type every node of ``e``. A root lambda needs typed parameters; ``env`` types free names;
+    ``positions`` (from the parser) locates nodes in ``source`` for error messages."""
+    return run_deep(_Checker(source, positions).check, e, dict(env or {}))
 
 
 def _short(e: n.Expr) -> str:
@@ -47,11 +48,12 @@ def _short(e: n.Expr) -> str:
 
 
 class _Checker:
-    def __init__(self, source: str | None):
+    def __init__(self, source: str | None, positions: dict | None = None):
         self.source = source
+        self.positions = positions or {}
 
     def fail(self, e: n.Expr, message: str) -> IRTypeError:
-        line, col = e.pos or (0, 0)
+        line, col = self.positions.get(e) or (0, 0)
         return IRTypeError(f"in `{_short(e)}`: {message}", line, col, self.source)
 
     def check(self, e: n.Expr, env: Env) -> n.Expr:
