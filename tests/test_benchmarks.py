@@ -1,0 +1,23 @@
+"""The benchmark scripts run (tiny sizes) so they cannot rot; no timing is asserted here."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def test_foundation_benchmark_quick(capsys):
+    sys.path.insert(0, str(BENCH))
+    try:
+        import foundation
+    finally:
+        sys.path.remove(str(BENCH))
+    result = foundation.main(["--quick"])
+    out = capsys.readouterr().out
+    assert "Black-Scholes" in out and "cold" in out
+    for name in ("one_loop", "black_scholes"):
+        c = result["compile"][name]
+        assert c["cold_ms"] > 0 and c["disk_ms"] > 0 and c["memory_us"] > 0
+    assert result["run"]["sum"]["speedup"] > 0
