@@ -60,3 +60,22 @@ def _values_equal(got: np.ndarray, want: np.ndarray, rtol: float, path: str) -> 
         assert ok.all(), f"{path}: {got[~ok][:5]} vs {want[~ok][:5]} (first mismatches)"
     else:
         assert np.array_equal(got, want), f"{path}: {got} vs {want}"
+
+
+def run_pass(name: str, text: str):
+    """Parse ``text`` and run optimizer pass ``name`` on it (verifying the result's types)."""
+    import lazyir
+    from lazyir.optimizer.pipeline import optimize
+
+    out, _ = optimize(lazyir.parse(text), passes=[name], verify=True)
+    return out
+
+
+def assert_pass(name: str, before: str, after: str) -> None:
+    """Golden test: pass ``name`` turns program text ``before`` into program text ``after``
+    (compared structurally: both are parsed and type-checked, so layout does not matter)."""
+    import lazyir
+
+    got = run_pass(name, before)
+    want = lazyir.parse(after)
+    assert got is want, f"pass {name} gave\n{got}\nexpected\n{want}"

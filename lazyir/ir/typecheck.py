@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from ..errors import IRTypeError
 from . import nodes as n
+from .analysis import free_vars
 from .deep import run_deep
 from .types import (
     BOOL,
@@ -48,15 +49,29 @@ def _short(e: n.Expr) -> str:
 
 
 class _Checker:
-    def __init__(self, source: str | None, positions: dict | None = None):
+    def __init__(self, source: str | None, positions: dict | None = None, trust_typed: bool = False):
         self.source = source
         self.positions = positions or {}
+        self.trust_typed = trust_typed
+        self.memo: dict[tuple, n.Expr] = {}
 
     def fail(self, e: n.Expr, message: str) -> IRTypeError:
         line, col = self.positions.get(e) or (0, 0)
         return IRTypeError(f"in `{_short(e)}`: {message}", line, col, self.source)
 
     def check(self, e: n.Expr, env: Env) -> n.Expr:
+        if self.trust_typed and e.ty is not None:
+            return e
+        # Shared sub-expressions (the IR is a DAG) are checked once per typing of their free names.
+        key = (e, tuple((v, env.get(v)) for v in sorted(free_vars(e))))
+        done = self.memo.get(key)
+        if done is not None:
+            return done
+        out = self._check(e, env)
+        self.memo[key] = out
+        return out
+
+    def _check(self, e: n.Expr, env: Env) -> n.Expr:
         if e.op == n.LAMBDA:
             for name, ty in e.params:
                 if ty is None:

@@ -1,0 +1,12 @@
+"""Pass ``cse`` (not written yet: returns the program unchanged)."""
+
+from __future__ import annotations
+
+from ...ir import nodes as n
+from ..pipeline import register
+
+
+@register("cse")
+def run(program: n.Expr) -> n.Expr:
+    """cse (placeholder)."""
+    return program

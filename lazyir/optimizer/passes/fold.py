@@ -1,0 +1,12 @@
+"""Pass ``fold`` (not written yet: returns the program unchanged)."""
+
+from __future__ import annotations
+
+from ...ir import nodes as n
+from ..pipeline import register
+
+
+@register("fold")
+def run(program: n.Expr) -> n.Expr:
+    """fold (placeholder)."""
+    return program

@@ -1,0 +1,12 @@
+"""Pass ``licm`` (not written yet: returns the program unchanged)."""
+
+from __future__ import annotations
+
+from ...ir import nodes as n
+from ..pipeline import register
+
+
+@register("licm")
+def run(program: n.Expr) -> n.Expr:
+    """licm (placeholder)."""
+    return program

@@ -1,0 +1,12 @@
+"""Pass ``predicate`` (not written yet: returns the program unchanged)."""
+
+from __future__ import annotations
+
+from ...ir import nodes as n
+from ..pipeline import register
+
+
+@register("predicate")
+def run(program: n.Expr) -> n.Expr:
+    """predicate (placeholder)."""
+    return program

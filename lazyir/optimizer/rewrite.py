@@ -1,0 +1,93 @@
+"""The one rewrite driver: rules, matched by op, applied bottom-up to a fixed point.
+
+A rule is a function ``rule(e) -> Expr | None`` registered for the ops it matches; it returns a
+replacement for ``e`` (an equivalent expression) or ``None``. Rules build nodes with the
+constructors in ``lazyir.ir.nodes``; identifiers and lambda parameters they create carry types,
+and the driver types the rest of what a rule built (``typecheck(trust_typed=True)``), so a rule
+never re-checks what it did not build.
+
+The driver owns the traversal: children first, then the node, then again on a rule's result until
+no rule applies. Nodes are interned, so every distinct sub-expression is rewritten once per pass
+(memoized), which keeps passes linear in the size of the program.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from ..ir import nodes as n
+from ..ir.deep import run_deep
+from ..ir.typecheck import typecheck
+
+Rule = Callable[[n.Expr], "n.Expr | None"]
+
+#: Bound on rule applications at one node, against rules that undo each other.
+MAX_STEPS_PER_NODE = 64
+
+
+class RuleSet:
+    """Rules indexed by the op they match."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.by_op: dict[str, list[Rule]] = {}
+
+    def rule(self, *ops: str) -> Callable[[Rule], Rule]:
+        """Decorator: register a rule for ``ops``."""
+
+        def add(fn: Rule) -> Rule:
+            for op in ops:
+                self.by_op.setdefault(op, []).append(fn)
+            return fn
+
+        return add
+
+    def rewrite(self, e: n.Expr) -> n.Expr:
+        """Apply the rules everywhere in ``e`` until none applies."""
+        return run_deep(_Rewriter(self.by_op).go, e)
+
+
+def retype(e: n.Expr) -> n.Expr:
+    """Type the untyped nodes a rule built (typed sub-expressions are kept as they are)."""
+    return e if e.ty is not None else typecheck(e, trust_typed=True)
+
+
+class _Rewriter:
+    def __init__(self, by_op: dict[str, list[Rule]]):
+        self.by_op = by_op
+        self.memo: dict[n.Expr, n.Expr] = {}
+
+    def go(self, e: n.Expr) -> n.Expr:
+        done = self.memo.get(e)
+        if done is not None:
+            return done
+        src = tuple(self.go(s) for s in e.src)
+        x = e if src == e.src else e.replace(src=src)
+        for _ in range(MAX_STEPS_PER_NODE):
+            y = self.apply(x)
+            if y is None:
+                break
+            x = self.go(retype(y))
+        self.memo[e] = x
+        self.memo[x] = x
+        return x
+
+    def apply(self, x: n.Expr) -> n.Expr | None:
+        for rule in self.by_op.get(x.op, ()):
+            y = rule(x)
+            if y is not None and y is not x:
+                return y
+        return None
+
+
+def walk(e: n.Expr) -> Iterable[n.Expr]:
+    """Every distinct node of ``e`` once (no particular order)."""
+    seen: set[int] = set()
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        yield x
+        stack.extend(x.src)
