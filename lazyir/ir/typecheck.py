@@ -37,10 +37,20 @@ from .types import (
 Env = dict[str, Type]
 
 
-def typecheck(e: n.Expr, source: str | None = None, env: Env | None = None, positions: dict | None = None) -> n.Expr:
+def typecheck(
+    e: n.Expr,
+    source: str | None = None,
+    env: Env | None = None,
+    positions: dict | None = None,
+    trust_typed: bool = False,
+) -> n.Expr:
     """Type every node of ``e``. A root lambda needs typed parameters; ``env`` types free names;
-    ``positions`` (from the parser) locates nodes in ``source`` for error messages."""
-    return run_deep(_Checker(source, positions).check, e, dict(env or {}))
+    ``positions`` (from the parser) locates nodes in ``source`` for error messages.
+
+    ``trust_typed`` keeps sub-expressions that already carry a type as they are, so only new,
+    untyped nodes are checked: optimizer rules use it to type what they build in time linear in
+    what they build. Without it every node is checked again (the verifier)."""
+    return run_deep(_Checker(source, positions, trust_typed).check, e, dict(env or {}))
 
 
 def _short(e: n.Expr) -> str:
