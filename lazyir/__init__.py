@@ -14,6 +14,8 @@ __all__ = [
     "LazyIRError",
     "compile",
     "config",
+    "explain",
+    "optimize",
     "interpret",
     "parse",
 ]
@@ -27,7 +29,23 @@ def interpret(program, *args):
 
 
 def compile(program, **options):  # noqa: A001 - the public name is lazyir.compile
-    """Compile ``program`` (an ``Expr`` or IR text) to a callable. See ``lazyir.engine``."""
+    """Compile ``program`` (an ``Expr`` or IR text) to a callable, optimized by default.
+    See ``lazyir.engine.compile``."""
     from .engine import compile as _compile
 
     return _compile(program, **options)
+
+
+def optimize(program, passes=None):
+    """The optimized program (``passes`` by name; default ``lazyir.config.passes``)."""
+    from .engine import optimize as _optimize
+
+    return _optimize(program, passes)
+
+
+def explain(program, passes=None) -> str:
+    """Text: the program before and after optimization, the passes that changed it with their
+    times, and the loop counts before and after."""
+    from .engine import explain as _explain
+
+    return _explain(program, passes)

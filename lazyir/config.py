@@ -8,6 +8,9 @@ changes values globally, and ``with config.set(...):`` only inside the block (pe
 | ``cache_dir`` | ``LAZYIR_CACHE_DIR`` | ``~/.cache/lazyir`` | compiled object code on disk (0700) |
 | ``disk_cache`` | ``LAZYIR_DISK_CACHE`` | ``True`` | use the on-disk cache at all |
 | ``vector_math`` | ``LAZYIR_VECTOR_MATH`` | ``True`` | call libmvec's SIMD math in vectorized loops |
+| ``optimize`` | ``LAZYIR_OPTIMIZE`` | ``True`` | run the optimizer before compiling |
+| ``passes`` | ``LAZYIR_PASSES`` (comma-separated) | the default list | optimizer passes, in order |
+| ``debug`` | ``LAZYIR_DEBUG`` | ``0`` | 1: verify the IR after every pass; 2: also print it after each pass |
 """
 
 from __future__ import annotations
@@ -31,18 +34,41 @@ def _flag(name: str, default: bool) -> bool:
     return value.strip().lower() not in ("0", "false", "no", "off", "")
 
 
+#: The optimizer's default pass order (data, not code: override by name).
+DEFAULT_PASSES: tuple[str, ...] = (
+    "inline",
+    "fold",
+    "fuse_vertical",
+    "fuse_horizontal",
+    "inline",
+    "fold",
+    "cse",
+    "licm",
+    "predicate",
+    "size",
+    "dce",
+)
+
+
 @dataclass(frozen=True)
 class Options:
     cache_dir: str
     disk_cache: bool
     vector_math: bool
+    optimize: bool
+    passes: tuple[str, ...]
+    debug: int
 
     @classmethod
     def from_environment(cls) -> Options:
+        passes = os.environ.get("LAZYIR_PASSES")
         return cls(
             cache_dir=os.environ.get("LAZYIR_CACHE_DIR") or _default_cache_dir(),
             disk_cache=_flag("LAZYIR_DISK_CACHE", True),
             vector_math=_flag("LAZYIR_VECTOR_MATH", True),
+            optimize=_flag("LAZYIR_OPTIMIZE", True),
+            passes=tuple(p.strip() for p in passes.split(",") if p.strip()) if passes else DEFAULT_PASSES,
+            debug=int(os.environ.get("LAZYIR_DEBUG") or 0),
         )
 
 
@@ -71,6 +97,8 @@ class Config:
             raise TypeError(
                 f"unknown lazyir option(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
             )
+        if "passes" in changes:
+            changes["passes"] = tuple(changes["passes"])
         before = self._global
         self._global = replace(self._global, **changes)
         return _Setting(self, before, changes)

@@ -28,8 +28,59 @@ def as_program(program: Expr | str) -> Expr:
     return program
 
 
-def compile(program: Expr | str, *, cache: bool = True, keep_ir: bool = False) -> Any:  # noqa: A001
-    """Compile ``program`` to a callable ``CompiledProgram``.
+def optimize(program: Expr | str, passes: list[str] | tuple[str, ...] | None = None) -> Expr:
+    """The optimized program (``passes`` by name; default ``lazyir.config.passes``)."""
+    return _optimize(as_program(program), passes)[0]
+
+
+_optimized: dict[tuple[Expr, tuple[str, ...]], tuple[Expr, Any]] = {}
+
+
+def _optimize(program: Expr, passes: list[str] | tuple[str, ...] | None = None) -> tuple[Expr, Any]:
+    from .optimizer.pipeline import optimize as run_passes
+
+    opts = config.options
+    names = tuple(opts.passes if passes is None else passes)
+    key = (program, names)
+    hit = _optimized.get(key)
+    if hit is not None and not opts.debug:
+        return hit
+    trace = None
+    if opts.debug >= 2:
+
+        def trace(name: str, p: Expr) -> None:
+            print(f"--- after {name} ---\n{p}", flush=True)
+
+    out = run_passes(program, names, verify=opts.debug >= 1, trace=trace)
+    if len(_optimized) > 4096:
+        _optimized.clear()
+    _optimized[key] = out
+    return out
+
+
+def explain(program: Expr | str, passes: list[str] | tuple[str, ...] | None = None) -> str:
+    """The program before and after optimization, the passes that changed it with their times,
+    and the number of loops (passes over memory) before and after."""
+    prog = as_program(program)
+    _, report = _optimize(prog, passes)
+    lines = ["== program ==", str(report.before), "", "== passes =="]
+    for run in report.runs:
+        mark = "changed" if run.changed else "-"
+        lines.append(f"  {run.name:<16} {run.seconds * 1e3:8.2f} ms  {mark}")
+    lines += [
+        f"  {'total':<16} {report.seconds * 1e3:8.2f} ms",
+        "",
+        "== optimized ==",
+        str(report.after),
+        "",
+        f"loops: {report.loops_before} before, {report.loops_after} after",
+    ]
+    return "\n".join(lines)
+
+
+def compile(program: Expr | str, *, cache: bool = True, keep_ir: bool = False, optimize: bool | None = None) -> Any:  # noqa: A001
+    """Compile ``program`` to a callable ``CompiledProgram``; optimized first unless
+    ``optimize=False`` (default ``lazyir.config.optimize``).
 
     ``cache=False`` skips the on-disk object cache (the in-memory cache always applies);
     ``keep_ir=True`` keeps the optimized LLVM IR text on the result as ``.llvm_ir``.
@@ -37,8 +88,11 @@ def compile(program: Expr | str, *, cache: bool = True, keep_ir: bool = False) -
     from .backend.compiler import compile_typed
 
     opts = config.options
+    prog = as_program(program)
+    if opts.optimize if optimize is None else optimize:
+        prog = _optimize(prog)[0]
     return compile_typed(
-        as_program(program),
+        prog,
         cache_dir=opts.cache_dir if (cache and opts.disk_cache) else None,
         vector_math=opts.vector_math,
         keep_ir=keep_ir,

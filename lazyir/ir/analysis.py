@@ -83,9 +83,13 @@ class Fresh:
 
 def substitute(e: n.Expr, mapping: dict[str, n.Expr]) -> n.Expr:
     """``e`` with free occurrences of the names in ``mapping`` replaced, avoiding capture: a binder
-    inside ``e`` that would capture a free name of a replacement is renamed."""
+    inside ``e`` that would capture a free name of a replacement is renamed. Replacements must
+    have the types of the names they replace (identifiers they contain carry types)."""
     if not mapping:
         return e
+    if any(v.ty is None for v in mapping.values()):
+        # Typed trees must not get untyped parts (the checker trusts typed nodes): type them.
+        mapping = {k: _typed_if_possible(v) for k, v in mapping.items()}
     repl_free: frozenset[str] = frozenset().union(*(free_vars(v) for v in mapping.values()))
     fresh = Fresh(e, *mapping.values())
     memo: dict[tuple[n.Expr, tuple], n.Expr] = {}
@@ -130,6 +134,18 @@ def substitute(e: n.Expr, mapping: dict[str, n.Expr]) -> n.Expr:
         return x.replace(src=tuple(go(s, m) for s in x.src))
 
     return go(e, mapping)
+
+
+def _typed_if_possible(v: n.Expr) -> n.Expr:
+    if v.ty is not None:
+        return v
+    from ..errors import IRTypeError
+    from .typecheck import typecheck
+
+    try:
+        return typecheck(v, trust_typed=True)
+    except IRTypeError:
+        return v  # it mentions untyped names: typed later, with its context
 
 
 def use_count(e: n.Expr, name: str) -> int:

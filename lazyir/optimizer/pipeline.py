@@ -2,8 +2,8 @@
 
 A pass is a function from a typed program (a root lambda) to an equivalent typed program,
 registered under a name with ``@register("name")``. Passes live one per module in this package.
-The default order is data (``lazyir.config``'s ``passes``); ``optimize(program, passes=[...])``
-overrides it by name.
+The default order is data (``lazyir.config.passes``, which the engine hands in); the optimizer
+itself knows only the IR.
 """
 
 from __future__ import annotations
@@ -21,21 +21,6 @@ PassFn = Callable[[n.Expr], n.Expr]
 
 #: name -> (function, one-line description)
 PASSES: dict[str, tuple[PassFn, str]] = {}
-
-#: The default pass list (``lazyir.config.passes`` starts from this).
-DEFAULT_PASSES: tuple[str, ...] = (
-    "inline",
-    "fold",
-    "fuse_vertical",
-    "fuse_horizontal",
-    "inline",
-    "fold",
-    "cse",
-    "licm",
-    "predicate",
-    "size",
-    "dce",
-)
 
 
 def register(name: str) -> Callable[[PassFn], PassFn]:
@@ -86,11 +71,14 @@ def _load_passes() -> None:
     from . import passes  # noqa: F401
 
 
-def optimize(program: n.Expr, passes: Sequence[str] | None = None, verify: bool = False) -> tuple[n.Expr, Report]:
-    """Run ``passes`` (default ``DEFAULT_PASSES``) over a typed program; with ``verify``, type-check
-    the whole program after every pass and raise ``PassError`` naming the pass that broke it."""
+def optimize(
+    program: n.Expr, passes: Sequence[str], verify: bool = False, trace: Callable[[str, n.Expr], None] | None = None
+) -> tuple[n.Expr, Report]:
+    """Run ``passes`` in order over a typed program; with ``verify``, type-check the whole program
+    after every pass and raise ``PassError`` naming the pass that broke it; ``trace(name, program)``
+    is called after each pass (debug dumps)."""
     _load_passes()
-    names = tuple(DEFAULT_PASSES if passes is None else passes)
+    names = tuple(passes)
     unknown = [p for p in names if p not in PASSES]
     if unknown:
         raise ValueError(f"unknown optimizer pass(es) {unknown}; known: {sorted(PASSES)}")
@@ -110,6 +98,8 @@ def optimize(program: n.Expr, passes: Sequence[str] | None = None, verify: bool 
                 raise PassError(f"pass {name!r} produced nodes with wrong types:\n{out}")
         report.runs.append(PassRun(name, seconds, out is not current))
         current = out
+        if trace is not None:
+            trace(name, current)
     report.after = current
     return current, report
 

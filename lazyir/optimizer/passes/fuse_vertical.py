@@ -1,12 +1,270 @@
-"""Pass ``fuse_vertical`` (not written yet: returns the program unchanged)."""
+"""Pass ``fuse_vertical``: a loop over the result of an appender loop merges into its consumer.
+
+Frontends emit one loop per library call, each materializing its result with an ``appender``; the
+next call loops over that vector. This pass removes the intermediate vector: the producer's loop
+body is kept, and each of its ``merge(b, v)`` becomes the consumer's body applied to ``v``. So
+maps, filters (the producer's ``if`` moves into the consumer) and reductions fuse, and chains of
+them fuse into one loop, bottom-up. Through ``zip``, every zipped producer that is a map (one
+unconditional merge per iteration) contributes its own iterators to the fused loop. ``len`` and
+``lookup`` of a map's result read the map's input instead.
+"""
 
 from __future__ import annotations
 
 from ...ir import nodes as n
+from ...ir import types as T
+from ...ir.analysis import Fresh, free_vars, substitute, use_count
 from ..pipeline import register
+from ..rewrite import RuleSet
+
+rules = RuleSet("fuse_vertical")
+
+
+class _NoFuse(Exception):
+    """The producer's body is not of a shape this pass can thread a consumer through."""
+
+
+def _producer(e: n.Expr) -> n.Expr | None:
+    """The appender loop ``e`` (an iterator's vector) is the result of, if any."""
+    if e.op == n.RESULT and e.src[0].op == n.FOR:
+        loop = e.src[0]
+        builder = n.for_parts(loop)[1]
+        if builder.op == n.NEWBUILDER and isinstance(builder.arg, T.Appender):
+            return loop
+    return None
+
+
+def _peel_map(loop: n.Expr) -> tuple[list[tuple[str, n.Expr]], n.Expr] | None:
+    """``(lets, value)`` when the loop body is ``let ...; merge(b, value)``: one unconditional
+    merge per iteration (a map), the builder used nowhere else."""
+    (bname, _), _, _ = loop.src[-1].params
+    body = loop.src[-1].body
+    lets = []
+    while body.op == n.LET:
+        if bname in free_vars(body.src[0]) or body.arg == bname:
+            return None
+        lets.append((body.arg, body.src[0]))
+        body = body.src[1]
+    if body.op != n.MERGE or body.src[0].op != n.IDENT or body.src[0].arg != bname:
+        return None
+    if bname in free_vars(body.src[1]):
+        return None
+    return lets, body.src[1]
+
+
+def _wrap_lets(lets: list[tuple[str, n.Expr]], body: n.Expr) -> n.Expr:
+    for name, value in reversed(lets):
+        body = n.let(name, value, body)
+    return body
+
+
+def _rename_binders(e: n.Expr, avoid: set[str], fresh: Fresh) -> n.Expr:
+    """``e`` with every let/lambda binder named in ``avoid`` renamed (so that code placed inside
+    its scope cannot be captured)."""
+    if not (avoid & _binders(e)):
+        return e
+    if e.op == n.LET:
+        value = _rename_binders(e.src[0], avoid, fresh)
+        name, body = e.arg, e.src[1]
+        if name in avoid:
+            new = fresh(name)
+            body = substitute(body, {name: n.ident(new, e.src[0].ty)})
+            name = new
+        return e.replace(src=(value, _rename_binders(body, avoid, fresh)), arg=name)
+    if e.op == n.LAMBDA:
+        params, body = list(e.params), e.body
+        mapping = {}
+        for j, (p, ty) in enumerate(params):
+            if p in avoid:
+                new = fresh(p)
+                mapping[p] = n.ident(new, ty)
+                params[j] = (new, ty)
+        body = substitute(body, mapping)
+        return e.replace(src=(_rename_binders(body, avoid, fresh),), arg=tuple(params))
+    return e.replace(src=tuple(_rename_binders(s, avoid, fresh) for s in e.src))
+
+
+def _binders(e: n.Expr) -> set[str]:
+    from ...ir.analysis import bound_names
+
+    return set(bound_names(e))
+
+
+class _Consumer:
+    """The consumer loop's body as a function of (builder expression, element, index)."""
+
+    def __init__(self, func: n.Expr, fresh: Fresh):
+        (self.bname, self.bty), (self.iname, _), (self.ename, self.ety) = func.params
+        self.body = func.body
+        self.fresh = fresh
+        self.uses_index = use_count(self.body, self.iname) > 0
+
+    def apply(self, builder: n.Expr, elem: n.Expr, index: n.Expr) -> n.Expr:
+        """``body[b := builder, e := elem, i := index]``, evaluating ``elem`` and ``builder`` once."""
+        mapping: dict[str, n.Expr] = {self.iname: index}
+        lets = []
+        for name, value, ty in ((self.ename, elem, self.ety), (self.bname, builder, self.bty)):
+            if value.op in (n.IDENT, n.LIT):
+                mapping[name] = value
+            else:
+                var = self.fresh(name)
+                lets.append((var, value))
+                mapping[name] = n.ident(var, ty)
+        return _wrap_lets(lets, substitute(self.body, mapping))
+
+
+def _thread(p: n.Expr, bname: str, new_b: n.Expr, consumer: _Consumer, index: n.Expr) -> n.Expr:
+    """The producer body ``p`` with its builder ``bname`` replaced by the consumer's builder and
+    each ``merge(x, v)`` into it by the consumer's body applied to ``v``."""
+    if p.op == n.IDENT and p.arg == bname:
+        return new_b
+    if bname not in free_vars(p):
+        raise _NoFuse  # a builder-typed value not derived from the producer's builder
+    if p.op == n.MERGE:
+        if bname in free_vars(p.src[1]):
+            raise _NoFuse
+        return consumer.apply(_thread(p.src[0], bname, new_b, consumer, index), p.src[1], index)
+    if p.op == n.IF:
+        cond, t, f = p.src
+        if bname in free_vars(cond):
+            raise _NoFuse
+        return n.if_(cond, _thread(t, bname, new_b, consumer, index), _thread(f, bname, new_b, consumer, index))
+    if p.op == n.LET:
+        value, body = p.src
+        if bname in free_vars(value) or p.arg == bname:
+            raise _NoFuse
+        return n.let(p.arg, value, _thread(body, bname, new_b, consumer, index))
+    if p.op == n.FOR:
+        # A nested loop merging into the producer's builder merges into the consumer's instead.
+        iters, builder, func = n.for_parts(p)
+        if any(bname in free_vars(it) for it in iters) or bname in free_vars(func):
+            raise _NoFuse
+        (ib, _), (ii, ity), (ie, iety) = func.params
+        inner_b = n.ident(consumer.fresh(ib), consumer.bty)
+        body = _thread(func.body, ib, inner_b, consumer, index)
+        lam = n.lam([(inner_b.arg, consumer.bty), (ii, ity), (ie, iety)], body)
+        return n.for_(iters, _thread(builder, bname, new_b, consumer, index), lam)
+    raise _NoFuse
+
+
+@rules.rule(n.FOR)
+def fuse_single(e: n.Expr) -> n.Expr | None:
+    """``for(result(P), B, C)`` with P an appender loop (map, filter, ...) -> one loop."""
+    iters, builder, func = n.for_parts(e)
+    if len(iters) != 1 or iters[0].arg != "vec":
+        return None
+    prod = _producer(iters[0].src[0])
+    if prod is None:
+        return None
+    piters, _, pfunc = n.for_parts(prod)
+    fresh = Fresh(e)
+    consumer = _Consumer(func, fresh)
+    (pb, _), (pi, _), (px, pxty) = pfunc.params
+    if consumer.uses_index and _peel_map(prod) is None:
+        return None  # with a filter, the consumer's index is not the producer's
+    # Fresh producer parameters, and no producer binder may capture the consumer's free names.
+    nb, ni, nx = fresh(consumer.bname), fresh("i"), fresh(px)
+    body = substitute(pfunc.body, {pi: n.ident(ni, T.I64), px: n.ident(nx, pxty)})
+    body = _rename_binders(body, set(free_vars(func)) | {nb, ni, nx}, fresh)
+    new_b = n.ident(nb, consumer.bty)
+    try:
+        threaded = _thread(body, pb, new_b, consumer, n.ident(ni, T.I64))
+    except _NoFuse:
+        return None
+    lam = n.lam([(nb, consumer.bty), (ni, T.I64), (nx, pxty)], threaded)
+    return n.for_(piters, builder, lam)
+
+
+@rules.rule(n.FOR)
+def fuse_zip(e: n.Expr) -> n.Expr | None:
+    """``for(zip(..., result(map), ...), B, C)``: each zipped map's iterators join the zip."""
+    iters, builder, func = n.for_parts(e)
+    if len(iters) < 2:
+        return None
+    maps = {}
+    for k, it in enumerate(iters):
+        prod = _producer(it.src[0]) if it.arg == "vec" else None
+        if prod is not None and (shape := _peel_map(prod)) is not None:
+            maps[k] = (prod, shape)
+    if not maps:
+        return None
+    fresh = Fresh(e)
+    consumer = _Consumer(func, fresh)
+    new_iters: list[n.Expr] = []
+    slots: list[tuple[int, int]] = []  # per original component: (first position, count)
+    for k, it in enumerate(iters):
+        if k in maps:
+            piters = n.for_parts(maps[k][0])[0]
+            slots.append((len(new_iters), len(piters)))
+            new_iters.extend(piters)
+        else:
+            slots.append((len(new_iters), 1))
+            new_iters.append(it)
+    elem_types = [it.ty.elem for it in new_iters]  # type: ignore[union-attr]
+    elem_ty = elem_types[0] if len(elem_types) == 1 else T.Struct(tuple(elem_types))
+    nb, ni, ne = fresh(consumer.bname), fresh("i"), fresh("e")
+    e_new, i_new = n.ident(ne, elem_ty), n.ident(ni, T.I64)
+
+    def part(pos: int) -> n.Expr:
+        return e_new if len(elem_types) == 1 else n.getfield(e_new, pos)
+
+    lets: list[tuple[str, n.Expr]] = []
+    comps = []
+    for k, (pos, count) in enumerate(slots):
+        if k not in maps:
+            comps.append(part(pos))
+            continue
+        prod, (plets, value) = maps[k]
+        (_, _), (pi, _), (px, pxty) = n.for_parts(prod)[2].params
+        x = part(pos) if count == 1 else n.make_struct(*(part(pos + j) for j in range(count)))
+        computed = substitute(_wrap_lets(plets, value), {pi: i_new, px: x})
+        var = fresh("v")
+        lets.append((var, computed))
+        comps.append(n.ident(var, iters[k].ty.elem))  # type: ignore[union-attr]
+    elem = comps[0] if len(comps) == 1 else n.make_struct(*comps)
+    body = _wrap_lets(lets, consumer.apply(n.ident(nb, consumer.bty), elem, i_new))
+    lam = n.lam([(nb, consumer.bty), (ni, T.I64), (ne, elem_ty)], body)
+    return n.for_(new_iters, builder, lam)
+
+
+def _map_over_vector(e: n.Expr) -> tuple[n.Expr, n.Expr, list, n.Expr] | None:
+    """``(loop, vector, lets, value)`` when ``e`` is the result of a map over one plain vector."""
+    prod = _producer(e)
+    if prod is None:
+        return None
+    piters = n.for_parts(prod)[0]
+    if len(piters) != 1 or piters[0].arg != "vec":
+        return None
+    shape = _peel_map(prod)
+    if shape is None:
+        return None
+    return prod, piters[0].src[0], shape[0], shape[1]
+
+
+@rules.rule(n.LEN)
+def len_of_map(e: n.Expr) -> n.Expr | None:
+    """``len(result(map over v))`` -> ``len(v)``."""
+    m = _map_over_vector(e.src[0])
+    return None if m is None else n.call(n.LEN, m[1])
+
+
+@rules.rule(n.LOOKUP)
+def lookup_of_map(e: n.Expr) -> n.Expr | None:
+    """``lookup(result(map over v), k)`` -> the map's value at ``lookup(v, k)`` (same errors)."""
+    if not isinstance(e.src[0].ty, T.Vec):
+        return None
+    m = _map_over_vector(e.src[0])
+    if m is None:
+        return None
+    prod, vec, lets, value = m
+    (_, _), (pi, _), (px, pxty) = n.for_parts(prod)[2].params
+    fresh = Fresh(e)
+    k, x = fresh("k"), fresh("x")
+    inner = substitute(_wrap_lets(lets, value), {pi: n.ident(k, T.I64), px: n.ident(x, pxty)})
+    return n.let(k, e.src[1], n.let(x, n.call(n.LOOKUP, vec, n.ident(k, T.I64)), inner))
 
 
 @register("fuse_vertical")
 def run(program: n.Expr) -> n.Expr:
-    """fuse_vertical (placeholder)."""
-    return program
+    """Vertical fusion: producer loops merge into their consumers (maps, filters, zips, len, lookup)."""
+    return rules.rewrite(program)

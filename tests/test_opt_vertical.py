@@ -1,0 +1,156 @@
+"""Vertical fusion: golden IR text, loop counts, and equality with the unfused program."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import assert_pass, assert_same, run_pass
+
+import lazyir
+from lazyir.ir.analysis import count_loops
+
+MAP_MAP_FILTER_SUM = """|a: vec[f64]|
+  result(for(result(for(result(for(result(for(a, appender[f64], |b, i, x| merge(b, x * 2.0))),
+    appender[f64], |b, i, x| merge(b, x + 1.0))),
+    appender[f64], |b, i, x| if(x > 1.5, merge(b, x), b))),
+    merger[f64,+], |b, i, x| merge(b, x)))"""
+
+MAP_MAP_FILTER_SUM_FUSED = """|a: vec[f64]|
+  result(for(a, merger[f64,+], |b__1, i__2, x__3|
+    let x__4 = x__3 * 2.0;
+    let x__6 = x__4 + 1.0;
+    if(x__6 > 1.5, merge(b__1, x__6), b__1)))"""
+
+
+def test_golden_chain_into_one_loop():
+    assert_pass("fuse_vertical", MAP_MAP_FILTER_SUM, MAP_MAP_FILTER_SUM_FUSED)
+
+
+def test_golden_zip_of_maps():
+    assert_pass(
+        "fuse_vertical",
+        """|a: vec[f64], c: vec[f64]|
+        result(for(zip(result(for(a, appender[f64], |b, i, x| merge(b, x * 2.0))), c), merger[f64,+],
+          |b, i, e| merge(b, e.$0 * e.$1)))""",
+        """|a: vec[f64], c: vec[f64]|
+        result(for(zip(a, c), merger[f64,+], |b__1, i__2, e__3|
+          let v__4 = e__3.$0 * 2.0;
+          let e__5 = {v__4, e__3.$1};
+          merge(b__1, e__5.$0 * e__5.$1)))""",
+    )
+
+
+def test_golden_len_and_lookup_of_a_map():
+    assert_pass(
+        "fuse_vertical",
+        "|a: vec[f64]| let m = result(for(a, appender[f64], |b, i, x| merge(b, x * 3.0))); "
+        "{len(result(for(a, appender[f64], |b, i, x| merge(b, x * 3.0)))), lookup(m, 2L)}",
+        "|a: vec[f64]| let m = result(for(a, appender[f64], |b, i, x| merge(b, x * 3.0))); {len(a), lookup(m, 2L)}",
+    )
+    assert_pass(
+        "fuse_vertical",
+        "|a: vec[f64], k: i64| lookup(result(for(a, appender[f64], |b, i, x| merge(b, x * f64(i)))), k)",
+        "|a: vec[f64], k: i64| let k__1 = k; let x__2 = lookup(a, k__1); x__2 * f64(k__1)",
+    )
+
+
+def test_filter_then_indexed_consumer_is_not_fused():
+    # After a filter the consumer's index is not the producer's: no fusion.
+    text = """|a: vec[f64]| result(for(result(for(a, appender[f64], |b, i, x| if(x > 0.0, merge(b, x), b))),
+      appender[i64], |b, j, y| merge(b, j)))"""
+    assert run_pass("fuse_vertical", text) is lazyir.parse(text)
+
+
+def test_barriers_keep_their_loops():
+    sort_barrier = """|a: vec[f64]| result(for(sort(result(for(a, appender[f64], |b, i, x| merge(b, -(x)))), |x| x),
+      merger[f64,+], |b, i, x| merge(b, x * f64(i))))"""
+    assert count_loops(run_pass("fuse_vertical", sort_barrier)) == 2
+    dict_barrier = """|k: vec[i64], v: vec[f64]|
+      let d = result(for(zip(k, v), dictmerger[i64,f64,+], |b, i, e| merge(b, e)));
+      result(for(k, merger[f64,+], |b, i, x| merge(b, lookup(d, x))))"""
+    assert count_loops(run_pass("fuse_vertical", dict_barrier)) == 2
+
+
+def test_map_feeding_two_reductions_counts():
+    text = """|a: vec[f64]|
+      {result(for(result(for(a, appender[f64], |b, i, x| merge(b, x * x))), merger[f64,+], |b, i, x| merge(b, x))),
+       result(for(result(for(a, appender[f64], |b, i, x| merge(b, x * x))), merger[f64,max], |b, i, x| merge(b, x)))}"""
+    assert count_loops(lazyir.parse(text)) == 3  # the shared map is one node, evaluated twice
+    assert count_loops(run_pass("fuse_vertical", text)) == 2
+
+
+PROGRAMS = [
+    MAP_MAP_FILTER_SUM,
+    """|a: vec[f64]| result(for(result(for(a, appender[f64], |b, i, x| if(x > 0.0, merge(merge(b, x), -(x)), b))),
+        appender[i64], |b, j, y| merge(b, i64(y))))""",
+    """|n: i64| result(for(result(for(rangeiter(0L, n, 1L), appender[i64], |b, i, x| merge(b, x * x))),
+        merger[i64,+], |b, i, y| merge(b, y + i)))""",
+    """|a: vec[f64], c: vec[f64]| result(for(zip(result(for(a, appender[f64], |b, i, x| merge(b, x * 2.0))), c,
+        result(for(zip(a, c), appender[f64], |b, i, x| merge(b, x.$0 - x.$1)))), merger[f64,+],
+        |b, i, e| merge(b, e.$0 * e.$1 + e.$2 + f64(i))))""",
+    """|a: vec[f64]| result(for(result(for(a, appender[f64], |b, i, x|
+        for(rangeiter(0L, i % 3L, 1L), b, |b2, j, y| merge(b2, x + f64(y))))), merger[f64,+], |b, i, x| merge(b, x)))""",
+    """|a: vec[f64]| let x = 5.0; result(for(result(for(a, appender[f64], |b, i, y| let x = y * 2.0; merge(b, x))),
+        appender[f64], |b, i, e| merge(b, e + x)))""",
+]
+
+
+@pytest.mark.parametrize("text", PROGRAMS)
+@pytest.mark.parametrize("n", [0, 1, 17])
+def test_fused_equals_unfused(text, n):
+    program = lazyir.parse(text)
+    fused = run_pass("fuse_vertical", text)
+    assert count_loops(fused) < count_loops(program)
+    rng = np.random.default_rng(n)
+    args = [rng.standard_normal(n) if str(ty) == "vec[f64]" else np.int64(n) for _, ty in program.params]
+    want = lazyir.interpret(program, *args)
+    assert_same(lazyir.interpret(fused, *args), want, 0.0)
+    assert_same(lazyir.compile(fused, cache=False, optimize=False)(*args), want, 1e-12)
+
+
+# -- generated chains: maps, filters, zips, reductions over 1-3 input vectors --------------------
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_MAPS = ["x * 2.0", "x + 1.5", "-(x)", "x * x", "sqrt(abs(x))", "min(x, 0.5)", "x / 3.0", "x + f64(i)"]
+_FILTERS = ["x > 0.0", "x < 1.0", "x == x"]
+_FINAL = [
+    "merger[f64,+]|merge(b, x)",
+    "merger[f64,max]|merge(b, x)",
+    "appender[f64]|merge(b, x)",
+    "merger[i64,+]|merge(b, 1L)",
+]
+
+
+@st.composite
+def chains(draw):
+    nvec = draw(st.integers(1, 3))
+    names = [f"v{k}" for k in range(nvec)]
+    current = names[0]
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["map", "map", "filter", "zip"]))
+        if kind == "map":
+            body = draw(st.sampled_from(_MAPS))
+            current = f"result(for({current}, appender[f64], |b, i, x| merge(b, {body})))"
+        elif kind == "filter":
+            cond = draw(st.sampled_from(_FILTERS))
+            current = f"result(for({current}, appender[f64], |b, i, x| if({cond}, merge(b, x), b)))"
+        elif "if(" not in current:  # zip needs equal lengths: only before any filter
+            other = draw(st.sampled_from(names))
+            current = f"result(for(zip({current}, {other}), appender[f64], |b, i, e| merge(b, e.$0 * 0.5 + e.$1)))"
+    builder, merge = draw(st.sampled_from(_FINAL)).split("|")
+    params = ", ".join(f"{n}: vec[f64]" for n in names)
+    return f"|{params}| result(for({current}, {builder}, |b, i, x| {merge}))", nvec
+
+
+@given(chains(), st.integers(0, 12), st.integers(0, 2**31))
+def test_generated_chains_fuse_to_one_loop(case, n, seed):
+    text, nvec = case
+    program = lazyir.parse(text)
+    fused = run_pass("fuse_vertical", text)
+    assert count_loops(fused) == 1, str(fused)
+    rng = np.random.default_rng(seed)
+    args = [rng.standard_normal(n) for _ in range(nvec)]
+    want = lazyir.interpret(program, *args)
+    assert_same(lazyir.interpret(fused, *args), want, 0.0)
+    assert_same(lazyir.compile(fused, cache=False, optimize=False)(*args), want, 1e-9)
