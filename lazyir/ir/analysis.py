@@ -2,32 +2,54 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import weakref
+from collections.abc import Callable
+from typing import TypeVar
 
 from . import nodes as n
+from .types import VecMerger
+
+R = TypeVar("R")
 
 
-@lru_cache(maxsize=1 << 16)
-def free_vars(e: n.Expr) -> frozenset[str]:
-    """Names ``e`` uses that it does not bind itself."""
+def memo_fold(e: n.Expr, slot: str, combine: Callable[[n.Expr, list], R]) -> R:
+    """``combine(node, [result of each child])`` over the DAG ``e``, bottom-up, cached in the
+    node's ``slot`` (nodes are immutable, so a node built on top of known ones costs O(1)). No
+    recursion: programs nest 10,000 deep."""
+    hit = getattr(e, slot)
+    if hit is not None:
+        return hit
+    stack: list[tuple[n.Expr, bool]] = [(e, False)]
+    while stack:
+        x, ready = stack.pop()
+        if ready:
+            if getattr(x, slot) is None:
+                object.__setattr__(x, slot, combine(x, [getattr(s, slot) for s in x.src]))
+            continue
+        if getattr(x, slot) is not None:
+            continue
+        stack.append((x, True))
+        stack.extend((s, False) for s in x.src if getattr(s, slot) is None)
+    return getattr(e, slot)
+
+
+def _free(e: n.Expr, children: list[frozenset[str]]) -> frozenset[str]:
     if e.op == n.IDENT:
         return frozenset((e.arg,))
     if e.op == n.LET:
-        # Walk let chains iteratively: frontends build long ones.
-        chain = []
-        while e.op == n.LET:
-            chain.append(e)
-            e = e.src[1]
-        out = free_vars(e)
-        for node in reversed(chain):
-            out = (out - {node.arg}) | free_vars(node.src[0])
-        return out
+        return (children[1] - {e.arg}) | children[0]
     if e.op == n.LAMBDA:
-        return free_vars(e.body) - {name for name, _ in e.params}
-    out: frozenset[str] = frozenset()
-    for s in e.src:
-        out |= free_vars(s)
-    return out
+        return children[0] - {name for name, _ in e.params}
+    if not children:
+        return frozenset()
+    if len(children) == 1:
+        return children[0]
+    return frozenset().union(*children)
+
+
+def free_vars(e: n.Expr) -> frozenset[str]:
+    """Names ``e`` uses that it does not bind itself."""
+    return memo_fold(e, "_fv", _free)
 
 
 def count_loops(e: n.Expr) -> int:
@@ -62,23 +84,41 @@ def bound_names(e: n.Expr) -> frozenset[str]:
     return frozenset(out)
 
 
+def _suffix(name: str) -> int:
+    head, sep, tail = name.rpartition("__")
+    return int(tail) if sep and head and tail.isdigit() else 0
+
+
+def _watermark(e: n.Expr, children: list[int]) -> int:
+    if e.op in (n.IDENT, n.LET):
+        own = _suffix(e.arg)
+    elif e.op == n.LAMBDA:
+        own = max((_suffix(p) for p, _ in e.params), default=0)
+    else:
+        own = 0
+    return max(own, *children) if children else own
+
+
+def name_watermark(e: n.Expr) -> int:
+    """The largest ``k`` of any name ``base__k`` that ``e`` uses or binds (0 if none): names with a
+    larger ``k`` are fresh in ``e``. Cached per node, so it costs O(1) for a node built on top of
+    known ones (passes stay linear)."""
+    return memo_fold(e, "_wm", _watermark)
+
+
 class Fresh:
-    """Names not used in a given set of expressions: ``fresh("b")`` -> ``b__1``, ``b__2``..."""
+    """Names not used in given expressions: ``fresh("b")`` -> ``b__1``, ``b__2``... (numbered past
+    every ``name__k`` the expressions contain, so no scan of the expressions is needed)."""
 
     def __init__(self, *exprs: n.Expr):
-        self.taken: set[str] = set()
-        for e in exprs:
-            self.taken |= free_vars(e) | bound_names(e)
-        self.counter = 0
+        self.counter = max((name_watermark(e) for e in exprs), default=0)
 
     def __call__(self, base: str) -> str:
-        base = base.split("__")[0]
-        while True:
-            self.counter += 1
-            name = f"{base}__{self.counter}"
-            if name not in self.taken:
-                self.taken.add(name)
-                return name
+        head, sep, tail = base.rpartition("__")
+        if sep and head and tail.isdigit():
+            base = head
+        self.counter += 1
+        return f"{base}__{self.counter}"
 
 
 def substitute(e: n.Expr, mapping: dict[str, n.Expr]) -> n.Expr:
@@ -171,3 +211,54 @@ def use_count(e: n.Expr, name: str) -> int:
         return total
 
     return go(e)
+
+
+#: ``can_fail`` answers, per node (weak keys: the cache never keeps a program alive).
+_CAN_FAIL: weakref.WeakKeyDictionary[n.Expr, bool] = weakref.WeakKeyDictionary()
+
+
+def can_fail(e: n.Expr) -> bool:
+    """Whether evaluating ``e`` may raise ``IRRuntimeError`` (conservative: ``False`` is a proof).
+
+    Failing constructs (docs/ir.md): ``lookup`` (vector index out of range, missing dictionary
+    key), ``slice``, ``iter(v, start, end, stride)``, ``rangeiter`` with a stride that is not a
+    positive literal, ``zip`` of iterators that are not one and the same, and ``merge`` into a
+    ``vecmerger`` (index out of range). Lambda bodies count even though a loop may run them zero
+    times, and both branches of ``if`` count. Untyped merges are assumed to fail.
+    """
+    stack = [e]
+    while stack:  # iterative post-order: frontends build expressions thousands of nodes deep
+        x = stack[-1]
+        if x in _CAN_FAIL:
+            stack.pop()
+            continue
+        todo = [s for s in x.src if s not in _CAN_FAIL]
+        if todo:
+            stack.extend(todo)
+            continue
+        stack.pop()
+        _CAN_FAIL[x] = _fails_itself(x) or any(_CAN_FAIL[s] for s in x.src)
+    return _CAN_FAIL[e]
+
+
+def _fails_itself(x: n.Expr) -> bool:
+    """Whether node ``x`` itself (its operands evaluated) may raise."""
+    if x.op == n.LOOKUP:
+        v, k = x.src
+        # A literal index into a vector literal is checked here and now.
+        return not (v.op == n.VECTOR and k.op == n.LIT and 0 <= k.arg < len(v.src))
+    if x.op == n.SLICE:
+        return True
+    if x.op == n.ITER:
+        if x.arg == "iter":
+            return True
+        if x.arg == "range":
+            stride = x.src[2]
+            return not (stride.op == n.LIT and stride.arg > 0)
+        return False
+    if x.op == n.FOR:
+        iters = n.for_parts(x)[0]
+        return any(it is not iters[0] for it in iters)  # zip of unequal lengths
+    if x.op == n.MERGE:
+        return x.src[0].ty is None or isinstance(x.src[0].ty, VecMerger)
+    return False

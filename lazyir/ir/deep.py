@@ -37,6 +37,14 @@ def run_deep(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     return _in_big_thread(fn, args, kwargs)
 
 
+def in_deep_thread(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """``fn(*args, **kwargs)`` in a thread with room for deep recursion, without trying the
+    caller's stack first (for work that would often run out of it and must not run twice)."""
+    if getattr(_local, "deep", False):
+        return fn(*args, **kwargs)
+    return _in_big_thread(fn, args, kwargs)
+
+
 def _in_big_thread(fn: Callable[..., R], args: tuple, kwargs: dict) -> R:
     global _active, _saved_limit
     box: dict[str, Any] = {}

@@ -122,8 +122,9 @@ def _key_arg(arg: Any) -> Any:
 class Expr:
     """An immutable, interned IR node. Build with ``Expr(op, src, arg, ty)``."""
 
-    __slots__ = ("op", "src", "arg", "ty", "_hash", "__weakref__")
-    _interned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+    # ``_fv`` and ``_wm`` cache analyses (free names, fresh-name watermark) on the node itself:
+    # nodes are immutable, so the cache never goes stale (see ``analysis.memo_fold``).
+    __slots__ = ("op", "src", "arg", "ty", "_hash", "_fv", "_wm", "__weakref__")
 
     op: str
     src: tuple[Expr, ...]
@@ -137,19 +138,26 @@ class Expr:
         arg: Any = None,
         ty: Type | None = None,
     ) -> Expr:
-        if op == LIT and isinstance(arg, float) and math.isnan(arg):
-            arg = math.nan  # one NaN: payload and sign are not part of the IR
-        key = (op, tuple(id(s) for s in src), _key_arg(arg), ty)
-        node = cls._interned.get(key)
-        if node is not None:
-            return node
+        if op == LIT:
+            if isinstance(arg, float) and math.isnan(arg):
+                arg = math.nan  # one NaN: payload and sign are not part of the IR
+            key = (op, (), _key_arg(arg), ty)
+        else:
+            key = (op, tuple(map(id, src)), arg, ty)
+        ref = _INTERNED.get(key)
+        if ref is not None:
+            node = ref()
+            if node is not None:
+                return node
         node = object.__new__(cls)
-        object.__setattr__(node, "op", op)
-        object.__setattr__(node, "src", tuple(src))
-        object.__setattr__(node, "arg", arg)
-        object.__setattr__(node, "ty", ty)
-        object.__setattr__(node, "_hash", hash(key))
-        cls._interned[key] = node
+        _set_op(node, op)
+        _set_src(node, tuple(src))
+        _set_arg(node, arg)
+        _set_ty(node, ty)
+        _set_hash(node, hash(key))
+        _set_fv(node, None)
+        _set_wm(node, None)
+        _INTERNED[key] = _Ref(node, key)
         return node
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -190,6 +198,32 @@ class Expr:
     @property
     def body(self) -> Expr:
         return self.src[-1]
+
+
+# The intern table: key -> weak reference, the entry removed when its node dies. (A hand-made
+# weak-value dict: ``weakref.WeakValueDictionary`` costs several times more per node.)
+_INTERNED: dict[tuple, _Ref] = {}
+
+
+class _Ref(weakref.ref):
+    __slots__ = ("key",)
+
+    def __new__(cls, node: Expr, key: tuple) -> _Ref:
+        self = super().__new__(cls, node, _forget)
+        self.key = key
+        return self
+
+    def __init__(self, node: Expr, key: tuple) -> None:
+        super().__init__(node, _forget)
+
+
+def _forget(ref: _Ref) -> None:
+    if _INTERNED.get(ref.key) is ref:
+        del _INTERNED[ref.key]
+
+
+_set_op, _set_src, _set_arg, _set_ty = (Expr.__dict__[f].__set__ for f in ("op", "src", "arg", "ty"))
+_set_hash, _set_fv, _set_wm = (Expr.__dict__[f].__set__ for f in ("_hash", "_fv", "_wm"))
 
 
 def _to_table(root: Expr) -> list[tuple[str, tuple[int, ...], Any, Type | None]]:

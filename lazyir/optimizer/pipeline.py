@@ -8,6 +8,7 @@ itself knows only the IR.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from ..errors import LazyIRError
 from ..ir import nodes as n
 from ..ir.analysis import count_loops
+from ..ir.deep import in_deep_thread
 from ..ir.typecheck import typecheck
 
 PassFn = Callable[[n.Expr], n.Expr]
@@ -77,8 +79,22 @@ def optimize(
     """Run ``passes`` in order over a typed program; with ``verify``, type-check the whole program
     after every pass and raise ``PassError`` naming the pass that broke it; ``trace(name, program)``
     is called after each pass (debug dumps)."""
+    # IR nodes form no reference cycles; the cyclic collector's full sweeps over the many live
+    # nodes of a large program would make the passes superlinear, so it pauses meanwhile.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return in_deep_thread(_optimize, program, tuple(passes), verify, trace)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _optimize(
+    program: n.Expr, passes: tuple[str, ...], verify: bool, trace: Callable[[str, n.Expr], None] | None
+) -> tuple[n.Expr, Report]:
     _load_passes()
-    names = tuple(passes)
+    names = passes
     unknown = [p for p in names if p not in PASSES]
     if unknown:
         raise ValueError(f"unknown optimizer pass(es) {unknown}; known: {sorted(PASSES)}")

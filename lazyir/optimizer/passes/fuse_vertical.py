@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from ...ir import nodes as n
 from ...ir import types as T
-from ...ir.analysis import Fresh, free_vars, substitute, use_count
+from ...ir.analysis import Fresh, free_vars, substitute
+from ...ir.deep import run_deep
 from ..pipeline import register
-from ..rewrite import RuleSet
+from ..rewrite import RuleSet, retype
 
-rules = RuleSet("fuse_vertical")
+rules = RuleSet("fuse_vertical")  # len/lookup rules; loops are fused top-down by ``_fuse``
 
 
 class _NoFuse(Exception):
@@ -97,20 +98,20 @@ class _Consumer:
         (self.bname, self.bty), (self.iname, _), (self.ename, self.ety) = func.params
         self.body = func.body
         self.fresh = fresh
-        self.uses_index = use_count(self.body, self.iname) > 0
+        self.uses_index = self.iname in free_vars(self.body)
 
     def apply(self, builder: n.Expr, elem: n.Expr, index: n.Expr) -> n.Expr:
-        """``body[b := builder, e := elem, i := index]``, evaluating ``elem`` and ``builder`` once."""
-        mapping: dict[str, n.Expr] = {self.iname: index}
-        lets = []
-        for name, value, ty in ((self.ename, elem, self.ety), (self.bname, builder, self.bty)):
-            if value.op in (n.IDENT, n.LIT):
-                mapping[name] = value
-            else:
-                var = self.fresh(name)
-                lets.append((var, value))
-                mapping[name] = n.ident(var, ty)
-        return _wrap_lets(lets, substitute(self.body, mapping))
+        """The consumer's body with its parameters bound to ``builder``, ``elem`` and ``index``.
+
+        The parameters are bound with ``let``s rather than substituted, so the consumer's body is
+        never rebuilt: fusing a chain costs each step the size of the (small) producer only."""
+        body = self.body
+        for name, value in ((self.iname, index), (self.ename, elem), (self.bname, builder)):
+            if name in free_vars(body):
+                body = n.let(name, value, body)
+            elif name == self.bname:
+                raise _NoFuse  # the consumer drops its builder: not a shape we thread
+        return body
 
 
 def _thread(p: n.Expr, bname: str, new_b: n.Expr, consumer: _Consumer, index: n.Expr) -> n.Expr:
@@ -147,7 +148,6 @@ def _thread(p: n.Expr, bname: str, new_b: n.Expr, consumer: _Consumer, index: n.
     raise _NoFuse
 
 
-@rules.rule(n.FOR)
 def fuse_single(e: n.Expr) -> n.Expr | None:
     """``for(result(P), B, C)`` with P an appender loop (map, filter, ...) -> one loop."""
     iters, builder, func = n.for_parts(e)
@@ -175,7 +175,6 @@ def fuse_single(e: n.Expr) -> n.Expr | None:
     return n.for_(piters, builder, lam)
 
 
-@rules.rule(n.FOR)
 def fuse_zip(e: n.Expr) -> n.Expr | None:
     """``for(zip(..., result(map), ...), B, C)``: each zipped map's iterators join the zip."""
     iters, builder, func = n.for_parts(e)
@@ -264,7 +263,33 @@ def lookup_of_map(e: n.Expr) -> n.Expr | None:
     return n.let(k, e.src[1], n.let(x, n.call(n.LOOKUP, vec, n.ident(k, T.I64)), inner))
 
 
+class _TopDown:
+    """Fuse each loop with its producers before looking inside it: the consumer is the growing
+    side, and it is never rebuilt, so a chain of k loops fuses in O(k)."""
+
+    def __init__(self) -> None:
+        self.memo: dict[n.Expr, n.Expr] = {}
+
+    def go(self, e: n.Expr) -> n.Expr:
+        done = self.memo.get(e)
+        if done is not None:
+            return done
+        x = e
+        if x.op == n.FOR:
+            while True:
+                y = fuse_single(x) or fuse_zip(x)
+                if y is None:
+                    break
+                x = retype(y)
+        src = tuple(self.go(s) for s in x.src)
+        if src != x.src:
+            x = x.replace(src=src)
+        x = rules.rewrite(x) if x.op in (n.LEN, n.LOOKUP) else x
+        self.memo[e] = x
+        return x
+
+
 @register("fuse_vertical")
 def run(program: n.Expr) -> n.Expr:
     """Vertical fusion: producer loops merge into their consumers (maps, filters, zips, len, lookup)."""
-    return rules.rewrite(program)
+    return run_deep(_TopDown().go, program)
