@@ -21,3 +21,15 @@ def test_foundation_benchmark_quick(capsys):
         c = result["compile"][name]
         assert c["cold_ms"] > 0 and c["disk_ms"] > 0 and c["memory_us"] > 0
     assert result["run"]["sum"]["speedup"] > 0
+
+
+def test_optimizer_benchmark_quick(capsys):
+    sys.path.insert(0, str(BENCH))
+    try:
+        import optimizer
+    finally:
+        sys.path.remove(str(BENCH))
+    result = optimizer.main(["--quick"])
+    assert result["fusion"]["loops_before"] == 11 and result["fusion"]["loops_after"] == 1
+    assert [row["loops_after"] for row in result["scaling"]] == [1, 1]
+    assert "optimizer time" in capsys.readouterr().out
