@@ -13,6 +13,9 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
+# Tests verify the IR after every optimizer pass (types checked; a pass that breaks them fails).
+os.environ.setdefault("LAZYIR_DEBUG", "1")
+
 # Plain `pytest` (unlike `python -m pytest`) does not put the repository root on sys.path.
 _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:

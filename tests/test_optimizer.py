@@ -1,0 +1,82 @@
+"""The optimizer pipeline as users see it: lazyir.optimize, explain, config, deep programs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lazyir
+from lazyir.ir import nodes as n
+from lazyir.ir import types as T
+from lazyir.ir.analysis import count_loops
+
+CHAIN = """|a: vec[f64]|
+  let m1 = result(for(a, appender[f64], |b, i, x| merge(b, x * 2.0)));
+  let m2 = result(for(m1, appender[f64], |b, i, x| merge(b, x + 1.0)));
+  let f = result(for(m2, appender[f64], |b, i, x| if(x > 1.5, merge(b, x), b)));
+  result(for(f, merger[f64,+], |b, i, x| merge(b, x)))"""
+
+
+def test_map_map_filter_sum_is_one_loop():
+    optimized = lazyir.optimize(CHAIN)
+    assert count_loops(lazyir.parse(CHAIN)) == 4
+    assert count_loops(optimized) == 1
+    a = np.linspace(-3, 3, 101)
+    assert lazyir.compile(CHAIN)(a) == pytest.approx(float(np.sum((a * 2 + 1)[(a * 2 + 1) > 1.5])))
+
+
+def test_explain_shows_before_after_passes_and_loops():
+    text = lazyir.explain(CHAIN)
+    assert "== program ==" in text and "== optimized ==" in text
+    assert "fuse_vertical" in text and "changed" in text and " ms" in text
+    assert "loops: 4 before, 1 after" in text
+
+
+def test_passes_by_name_and_config():
+    assert count_loops(lazyir.optimize(CHAIN, passes=[])) == 4
+    assert count_loops(lazyir.optimize(CHAIN, passes=["inline", "fuse_vertical"])) == 1
+    with lazyir.config.set(passes=("inline",)):
+        assert count_loops(lazyir.optimize(CHAIN)) == 4
+    with pytest.raises(ValueError, match="unknown optimizer pass"):
+        lazyir.optimize(CHAIN, passes=["no_such_pass"])
+
+
+def test_compile_can_skip_the_optimizer():
+    a = np.arange(10.0)
+    assert lazyir.compile(CHAIN, optimize=False)(a) == lazyir.compile(CHAIN)(a)
+
+
+def _chain(k: int) -> n.Expr:
+    app, mer = T.Appender(T.F64), T.Merger(T.F64, "+")
+    cur: n.Expr = n.ident("a", T.Vec(T.F64))
+    binds = []
+    for j in range(k):
+        x = n.ident("x", T.F64)
+        body = n.merge(n.ident("b", app), n.binop("+", x, n.lit(float(j % 5), T.F64)))
+        binds.append(
+            (
+                f"v{j}",
+                n.result(n.for_([cur], n.new_builder(app), n.lam([("b", app), ("i", T.I64), ("x", T.F64)], body))),
+            )
+        )
+        cur = n.ident(f"v{j}", T.Vec(T.F64))
+    total = n.result(
+        n.for_(
+            [cur],
+            n.new_builder(mer),
+            n.lam([("b", mer), ("i", T.I64), ("x", T.F64)], n.merge(n.ident("b", mer), n.ident("x", T.F64))),
+        )
+    )
+    for name, value in reversed(binds):
+        total = n.let(name, value, total)
+    return lazyir.ir.typecheck(n.lam([("a", T.Vec(T.F64))], total))
+
+
+def test_ten_thousand_op_chain_does_not_fall_over():
+    program = _chain(10_000)
+    with lazyir.config.set(debug=0):
+        optimized = lazyir.optimize(program)
+    assert count_loops(optimized) == 1
+    a = np.arange(5.0)
+    expected = a + sum(j % 5 for j in range(10_000))
+    assert lazyir.interpret(optimized, a) == pytest.approx(float(np.sum(expected)))
