@@ -53,9 +53,26 @@ def _peel_map(loop: n.Expr) -> tuple[list[tuple[str, n.Expr]], n.Expr] | None:
     return lets, body.src[1]
 
 
+# Typed constructors: what this pass builds is typed as it is built, so no checker runs per step.
+def _let(name: str, value: n.Expr, body: n.Expr) -> n.Expr:
+    return n.Expr(n.LET, (value, body), name, body.ty)
+
+
+def _if(cond: n.Expr, t: n.Expr, f: n.Expr) -> n.Expr:
+    return n.Expr(n.IF, (cond, t, f), None, t.ty)
+
+
+def _lam(params: list[tuple[str, T.Type]], body: n.Expr) -> n.Expr:
+    return n.Expr(n.LAMBDA, (body,), tuple(params), T.Function(tuple(t for _, t in params), body.ty))
+
+
+def _for(iters: tuple[n.Expr, ...] | list[n.Expr], builder: n.Expr, func: n.Expr) -> n.Expr:
+    return n.Expr(n.FOR, (*iters, builder, func), None, builder.ty)
+
+
 def _wrap_lets(lets: list[tuple[str, n.Expr]], body: n.Expr) -> n.Expr:
     for name, value in reversed(lets):
-        body = n.let(name, value, body)
+        body = _let(name, value, body)
     return body
 
 
@@ -108,7 +125,7 @@ class _Consumer:
         body = self.body
         for name, value in ((self.iname, index), (self.ename, elem), (self.bname, builder)):
             if name in free_vars(body):
-                body = n.let(name, value, body)
+                body = _let(name, retype(value), body)
             elif name == self.bname:
                 raise _NoFuse  # the consumer drops its builder: not a shape we thread
         return body
@@ -129,12 +146,12 @@ def _thread(p: n.Expr, bname: str, new_b: n.Expr, consumer: _Consumer, index: n.
         cond, t, f = p.src
         if bname in free_vars(cond):
             raise _NoFuse
-        return n.if_(cond, _thread(t, bname, new_b, consumer, index), _thread(f, bname, new_b, consumer, index))
+        return _if(cond, _thread(t, bname, new_b, consumer, index), _thread(f, bname, new_b, consumer, index))
     if p.op == n.LET:
         value, body = p.src
         if bname in free_vars(value) or p.arg == bname:
             raise _NoFuse
-        return n.let(p.arg, value, _thread(body, bname, new_b, consumer, index))
+        return _let(p.arg, value, _thread(body, bname, new_b, consumer, index))
     if p.op == n.FOR:
         # A nested loop merging into the producer's builder merges into the consumer's instead.
         iters, builder, func = n.for_parts(p)
@@ -143,8 +160,8 @@ def _thread(p: n.Expr, bname: str, new_b: n.Expr, consumer: _Consumer, index: n.
         (ib, _), (ii, ity), (ie, iety) = func.params
         inner_b = n.ident(consumer.fresh(ib), consumer.bty)
         body = _thread(func.body, ib, inner_b, consumer, index)
-        lam = n.lam([(inner_b.arg, consumer.bty), (ii, ity), (ie, iety)], body)
-        return n.for_(iters, _thread(builder, bname, new_b, consumer, index), lam)
+        lam = _lam([(inner_b.arg, consumer.bty), (ii, ity), (ie, iety)], body)
+        return _for(iters, _thread(builder, bname, new_b, consumer, index), lam)
     raise _NoFuse
 
 
@@ -171,8 +188,8 @@ def fuse_single(e: n.Expr) -> n.Expr | None:
         threaded = _thread(body, pb, new_b, consumer, n.ident(ni, T.I64))
     except _NoFuse:
         return None
-    lam = n.lam([(nb, consumer.bty), (ni, T.I64), (nx, pxty)], threaded)
-    return n.for_(piters, builder, lam)
+    lam = _lam([(nb, consumer.bty), (ni, T.I64), (nx, pxty)], threaded)
+    return _for(piters, builder, lam)
 
 
 def fuse_zip(e: n.Expr) -> n.Expr | None:
