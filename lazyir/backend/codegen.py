@@ -894,7 +894,11 @@ def _count(e: n.Expr, aliases: dict[str, tuple[int, ...]], counts: dict) -> None
         _count(e.src[1], aliases, counts)
         _add(counts, p, 1)
         return
-    if op in (n.IF, n.SELECT):
+    if op == n.SELECT:  # both sides are evaluated: their merges add up
+        for s in e.src:
+            _count(s, aliases, counts)
+        return
+    if op == n.IF:
         _count(e.src[0], aliases, counts)
         branches = []
         for s in e.src[1:]:

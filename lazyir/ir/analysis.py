@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from . import nodes as n
-from .types import VecMerger
+from .types import Struct, Type, VecMerger
 
 R = TypeVar("R")
 
@@ -262,3 +262,49 @@ def _fails_itself(x: n.Expr) -> bool:
     if x.op == n.MERGE:
         return x.src[0].ty is None or isinstance(x.src[0].ty, VecMerger)
     return False
+
+
+#: ``free_builders`` answers, per node.
+_FREE_BUILDERS: weakref.WeakKeyDictionary[n.Expr, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def free_builders(e: n.Expr) -> frozenset[str]:
+    """Free names of ``e`` whose values hold builders. Merges update builders in place, so
+    evaluating ``e`` may change one of these, an effect seen outside ``e``; an expression without
+    them only changes builders it creates itself, which nothing but its value can reach."""
+    stack = [e]
+    while stack:
+        x = stack[-1]
+        if x in _FREE_BUILDERS:
+            stack.pop()
+            continue
+        todo = [s for s in x.src if s not in _FREE_BUILDERS]
+        if todo:
+            stack.extend(todo)
+            continue
+        stack.pop()
+        _FREE_BUILDERS[x] = _free_builders(x)
+    return _FREE_BUILDERS[e]
+
+
+def _free_builders(x: n.Expr) -> frozenset[str]:
+    if x.op == n.IDENT:
+        return frozenset((x.arg,)) if x.ty is None or _holds_builder(x.ty) else frozenset()
+    children = [_FREE_BUILDERS[s] for s in x.src]
+    if not any(children):
+        return frozenset()
+    if x.op == n.LET:
+        return children[0] | (children[1] - {x.arg})
+    if x.op == n.LAMBDA:
+        return children[0] - {name for name, _ in x.params}
+    return frozenset().union(*children)
+
+
+def _holds_builder(ty: Type) -> bool:
+    return ty.is_builder or (isinstance(ty, Struct) and any(_holds_builder(f) for f in ty.fields))
+
+
+def removable(e: n.Expr) -> bool:
+    """Whether evaluating ``e`` can be skipped when its value is not used: it cannot fail and
+    merges into no builder from outside (``can_fail``, ``free_builders``)."""
+    return not can_fail(e) and not free_builders(e)
