@@ -138,9 +138,22 @@ def _ident(c: _Checker, e: n.Expr, env: Env) -> n.Expr:
     return e.replace(ty=env[e.arg])
 
 
+_UNBOUND = object()
+
+
 def _let(c: _Checker, e: n.Expr, env: Env) -> n.Expr:
     value = c.check(e.src[0], env)
-    body = c.check(e.src[1], {**env, e.arg: value.ty})
+    # Bind in place and restore after: copying the environment at every let of a long chain
+    # would cost time and memory quadratic in its length.
+    saved = env.get(e.arg, _UNBOUND)
+    env[e.arg] = value.ty  # type: ignore[assignment]
+    try:
+        body = c.check(e.src[1], env)
+    finally:
+        if saved is _UNBOUND:
+            del env[e.arg]
+        else:
+            env[e.arg] = saved  # type: ignore[assignment]
     return e.replace(src=(value, body), ty=body.ty)
 
 
