@@ -1,12 +1,174 @@
-"""Pass ``inline`` (not written yet: returns the program unchanged)."""
+"""Pass ``inline``: substitute ``let``-bound values into their uses, drop unused ``let``s.
+
+``let x = v; body`` goes away when
+
+- ``v`` is trivial (a name or a literal): every use of ``x`` becomes ``v``;
+- ``x`` is used once, not inside a lambda (a loop body would evaluate ``v`` once per iteration),
+  and either the use is evaluated whenever the ``let`` is (not in a branch of an ``if``) or
+  ``v`` can be skipped (``analysis.removable``: it cannot fail and merges into no outside
+  builder): moving a failing ``v`` into a branch would lose its error;
+- ``x`` is unused and ``v`` is removable.
+
+Moving ``v`` to its use relies on builders being linear (docs/ir.md): no other code in the
+``let``'s body touches a builder that ``v`` merges into.
+
+Frontends emit chains of thousands of ``let``s (``let a1 = f(p); let a2 = g(a1); ...``), so this
+pass does not go through the bottom-up rewrite driver, which would rebuild the rest of the chain
+at every step. It walks each chain once top-down, outermost ``let`` first: one bottom-up sweep of
+the chain counts the uses of every name in its scope; the top-down sweep then carries the pending
+replacements and substitutes them (``analysis.substitute``, capture-avoiding) into each remaining
+``let`` value and the final body, so a chain costs time linear in its length wherever the names
+are used. A kept binder that would capture a free name of a pending replacement is renamed.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from ...ir import nodes as n
+from ...ir.analysis import Fresh, free_vars, removable, substitute
+from ...ir.deep import run_deep
 from ..pipeline import register
+
+#: Use flags: the use may not be evaluated (``if`` branch, lambda body), or evaluated many times.
+LAZY, REPEATED = 1, 2
+
+Uses = dict[str, tuple[int, int]]  # name -> (number of uses, capped at 2; flags)
+
+
+def _add(into: Uses, name: str, count: int, flags: int) -> None:
+    old = into.get(name)
+    if old is not None:
+        count, flags = min(2, old[0] + count), old[1] | flags
+    into[name] = (count, flags)
+
+
+class _Inliner:
+    def __init__(self, program: n.Expr):
+        self.fresh = Fresh(program)
+        self.memo: dict[n.Expr, n.Expr] = {}
+        self.uses_memo: dict[n.Expr, Uses] = {}
+
+    def go(self, e: n.Expr) -> n.Expr:
+        """``e`` with every ``let`` inside it inlined or kept (memoized: the IR is a DAG)."""
+        if not e.src:
+            return e
+        done = self.memo.get(e)
+        if done is not None:
+            return done
+        if e.op == n.LET:
+            out = self.chain(e)
+        else:
+            src = tuple(self.go(s) for s in e.src)
+            out = e if src == e.src else e.replace(src=src)
+        self.memo[e] = out
+        self.memo[out] = out
+        return out
+
+    def chain(self, e: n.Expr) -> n.Expr:
+        lets: list[n.Expr] = []
+        while e.op == n.LET:
+            lets.append(e)
+            e = e.src[1]
+        values = [self.go(x.src[0]) for x in lets]
+        body = self.go(e)
+
+        # Bottom-up: the uses of each let's name in its scope (later values and the body).
+        in_scope: list[tuple[int, int]] = [(0, 0)] * len(lets)
+        acc: Uses = dict(self.uses(body))
+        for i in range(len(lets) - 1, -1, -1):
+            in_scope[i] = acc.pop(lets[i].arg, (0, 0))
+            for name, (count, flags) in self.uses(values[i]).items():
+                _add(acc, name, count, flags)
+
+        # Top-down: decide each let, carrying the replacements still to substitute.
+        pending = _Pending()
+        kept: list[tuple[n.Expr, str, n.Expr]] = []
+        for x, value, (count, flags) in zip(lets, values, in_scope, strict=True):
+            value = pending.apply(value)
+            name = x.arg
+            pending.unbind(name)  # below this binder, `name` is this let's variable
+            trivial = value.op in (n.IDENT, n.LIT)
+            once = count == 1 and not flags & REPEATED and not (flags & LAZY and not removable(value))
+            if trivial or once:
+                pending.bind(name, value, single=not trivial)
+            elif count == 0 and removable(value):
+                continue
+            else:
+                if pending.captures(name):
+                    new = self.fresh(name)
+                    pending.bind(name, n.ident(new, value.ty), single=False)
+                    name = new
+                kept.append((x, name, value))
+        out = pending.apply(body)
+        for x, name, value in reversed(kept):
+            out = x.replace(src=(value, out), arg=name)
+        return out
+
+    def uses(self, e: n.Expr) -> Uses:
+        """Free names of ``e`` with their use counts and flags (never mutate the answer)."""
+        if not free_vars(e):
+            return {}
+        done = self.uses_memo.get(e)
+        if done is not None:
+            return done
+        out: Uses
+        if e.op == n.IDENT:
+            out = {e.arg: (1, 0)}
+        elif e.op == n.LAMBDA:
+            params = {p for p, _ in e.params}
+            out = {k: (count, LAZY | REPEATED) for k, (count, _) in self.uses(e.body).items() if k not in params}
+        else:
+            parts = [(k, u) for k, u in enumerate(map(self.uses, e.src)) if u]
+            if len(parts) == 1 and e.op not in (n.IF, n.LET):
+                out = parts[0][1]  # shared: one operand uses names
+            else:
+                out = {}
+                for k, u in parts:
+                    lazy = LAZY if e.op == n.IF and k > 0 else 0
+                    shadowed = e.arg if e.op == n.LET and k == 1 else None
+                    for name, (count, flags) in u.items():
+                        if name != shadowed:
+                            _add(out, name, count, flags | lazy)
+        self.uses_memo[e] = out
+        return out
+
+
+class _Pending:
+    """Replacements waiting to be substituted into the rest of a let chain, and the free names
+    of those replacements (a binder with one of those names would capture it)."""
+
+    def __init__(self) -> None:
+        self.repl: dict[str, n.Expr] = {}
+        self.single: set[str] = set()  # used once: dropped once substituted
+        self.free: Counter[str] = Counter()
+
+    def bind(self, name: str, value: n.Expr, single: bool) -> None:
+        self.repl[name] = value
+        self.free.update(free_vars(value))
+        if single:
+            self.single.add(name)
+
+    def unbind(self, name: str) -> None:
+        value = self.repl.pop(name, None)
+        if value is not None:
+            self.free.subtract(free_vars(value))
+            self.single.discard(name)
+
+    def captures(self, name: str) -> bool:
+        return self.free[name] > 0
+
+    def apply(self, e: n.Expr) -> n.Expr:
+        mapping = {name: self.repl[name] for name in free_vars(e) if name in self.repl}
+        if not mapping:
+            return e
+        out = substitute(e, mapping)
+        for name in mapping.keys() & self.single:
+            self.unbind(name)
+        return out
 
 
 @register("inline")
 def run(program: n.Expr) -> n.Expr:
-    """inline (placeholder)."""
-    return program
+    """Inline single-use and trivial lets and drop unused ones (linear on long let chains)."""
+    return run_deep(lambda: _Inliner(program).go(program))
