@@ -16,12 +16,10 @@ MAP_MAP_FILTER_SUM = """|a: vec[f64]|
     merger[f64,+], |b, i, x| merge(b, x)))"""
 
 MAP_MAP_FILTER_SUM_FUSED = """|a: vec[f64]|
-  result(for(a, merger[f64,+], |b__7, i__8, x__9|
-    let b__4 = b__7;
-    let x__6 = x__9 * 2.0;
-    let b__1 = b__4;
-    let x__3 = x__6 + 1.0;
-    if(x__3 > 1.5, let b = b__1; let x = x__3; merge(b, x), b__1)))"""
+  result(for(a, merger[f64,+], |b, i, x|
+    let x = x * 2.0;
+    let x = x + 1.0;
+    if(x > 1.5, merge(b, x), b)))"""
 
 
 def test_golden_chain_into_one_loop():
@@ -37,8 +35,8 @@ def test_golden_zip_of_maps():
         """|a: vec[f64], c: vec[f64]|
         result(for(zip(a, c), merger[f64,+], |b__1, i__2, e__3|
           let v__4 = e__3.$0 * 2.0;
-          let b = b__1;
           let e = {v__4, e__3.$1};
+          let b = b__1;
           merge(b, e.$0 * e.$1)))""",
     )
 

@@ -121,14 +121,28 @@ class _Consumer:
         """The consumer's body with its parameters bound to ``builder``, ``elem`` and ``index``.
 
         The parameters are bound with ``let``s rather than substituted, so the consumer's body is
-        never rebuilt: fusing a chain costs each step the size of the (small) producer only."""
+        never rebuilt: fusing a chain costs each step the size of the (small) producer only. A value
+        that mentions one of the names being bound goes through a fresh temporary first."""
         body = self.body
-        for name, value in ((self.iname, index), (self.ename, elem), (self.bname, builder)):
-            if name in free_vars(body):
-                body = _let(name, retype(value), body)
-            elif name == self.bname:
-                raise _NoFuse  # the consumer drops its builder: not a shape we thread
-        return body
+        binds = [
+            (nm, v)
+            for nm, v in ((self.iname, index), (self.ename, elem), (self.bname, builder))
+            if nm in free_vars(body)
+        ]
+        if self.bname not in free_vars(body):
+            raise _NoFuse  # the consumer drops its builder: not a shape we thread
+        binds = [(nm, v) for nm, v in binds if not (v.op == n.IDENT and v.arg == nm)]  # `let x = x`
+        temps = []
+        for k, (nm, v) in enumerate(binds):
+            v = retype(v)
+            if free_vars(v) & {name for name, _ in binds[:k]}:  # would see an earlier binding
+                tmp = self.fresh(nm)
+                temps.append((tmp, v))
+                v = n.ident(tmp, v.ty)
+            binds[k] = (nm, v)
+        for nm, v in reversed(binds):
+            body = _let(nm, v, body)
+        return _wrap_lets(temps, body)
 
 
 def _thread(p: n.Expr, bname: str, new_b: n.Expr, consumer: _Consumer, index: n.Expr) -> n.Expr:
@@ -179,10 +193,16 @@ def fuse_single(e: n.Expr) -> n.Expr | None:
     (pb, _), (pi, _), (px, pxty) = pfunc.params
     if consumer.uses_index and _peel_map(prod) is None:
         return None  # with a filter, the consumer's index is not the producer's
-    # Fresh producer parameters, and no producer binder may capture the consumer's free names.
-    nb, ni, nx = fresh(consumer.bname), fresh("i"), fresh(px)
-    body = substitute(pfunc.body, {pi: n.ident(ni, T.I64), px: n.ident(nx, pxty)})
-    body = _rename_binders(body, set(free_vars(func)) | {nb, ni, nx}, fresh)
+    # The consumer's body goes inside the producer's: no producer name may capture a free name of
+    # the consumer. Rename only on a clash (renaming rebuilds the producer's body).
+    avoid = set(free_vars(func))
+    nb = pb if pb not in avoid else fresh(pb)
+    ni = pi if pi not in avoid else fresh(pi)
+    nx = px if px not in avoid else fresh(px)
+    body = pfunc.body
+    if (ni, nx) != (pi, px):
+        body = substitute(body, {pi: n.ident(ni, T.I64), px: n.ident(nx, pxty)})
+    body = _rename_binders(body, avoid | {nb, ni, nx} - {pb, pi, px}, fresh)
     new_b = n.ident(nb, consumer.bty)
     try:
         threaded = _thread(body, pb, new_b, consumer, n.ident(ni, T.I64))
