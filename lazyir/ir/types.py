@@ -6,7 +6,7 @@ text the parser reads back (``vec[f64]``, ``{i64, f32}``, ``merger[f64,+]``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -104,6 +104,17 @@ class Vec(Type):
 @dataclass(frozen=True, slots=True)
 class Struct(Type):
     fields: tuple[Type, ...]
+    # Structs of many fields are hashed often (interning keys); hash once.
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash(("struct", self.fields)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self):
+        return (Struct, (self.fields,))  # re-hash in the loading process (string hashes differ)
 
     def __str__(self) -> str:
         return "{" + ", ".join(map(str, self.fields)) + "}"
