@@ -18,7 +18,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from common import timed  # noqa: E402
 from programs import (  # noqa: E402
     BLACK_SCHOLES,
     FUSED_SUM,
@@ -93,17 +93,6 @@ def compile_times(programs: dict[str, str], repeats: int) -> dict:
             for name in programs
         },
     }
-
-
-def timed(fns: dict, repeats: int) -> dict[str, float]:
-    """Median seconds of each function, run interleaved so noise hits all alike."""
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            t = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t)
-    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def run_times(n_sum: int, n_bs: int, repeats: int) -> dict:

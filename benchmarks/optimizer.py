@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-import lazyir
-from lazyir.ir import nodes as n
-from lazyir.ir import types as T
-from lazyir.ir.analysis import count_loops
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import timed  # noqa: E402
+
+import lazyir  # noqa: E402
+from lazyir.ir import nodes as n  # noqa: E402
+from lazyir.ir import types as T  # noqa: E402
+from lazyir.ir.analysis import count_loops  # noqa: E402
 
 F64, VEC = T.F64, T.Vec(T.F64)
 MAPS = [("*", 1.0001), ("+", 0.5), ("*", 0.9999), ("-", 0.25), ("*", 1.5), ("+", 1.0), ("*", 0.5), ("-", 0.125)]
@@ -61,16 +64,6 @@ def numpy_chain(a: np.ndarray, k: int) -> float:
         op, c = MAPS[j % len(MAPS)]
         x = x * c if op == "*" else x + c if op == "+" else x - c
     return float(np.sum(x))
-
-
-def timed(fns: dict, repeats: int) -> dict[str, float]:
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            t = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t)
-    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def run_fusion(size: int, repeats: int) -> dict:

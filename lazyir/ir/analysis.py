@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import TypeVar
 
 from . import nodes as n
@@ -272,19 +272,25 @@ def free_builders(e: n.Expr) -> frozenset[str]:
     """Free names of ``e`` whose values hold builders. Merges update builders in place, so
     evaluating ``e`` may change one of these, an effect seen outside ``e``; an expression without
     them only changes builders it creates itself, which nothing but its value can reach."""
+    return fold_into(e, _FREE_BUILDERS, lambda x, _: _free_builders(x))  # type: ignore[return-value]
+
+
+def fold_into(e: n.Expr, memo: MutableMapping, combine: Callable[[n.Expr, list], R]) -> R:
+    """``combine(x, [value of each operand])`` for every node of ``e``, children first, memoized
+    in the mapping ``memo`` (like ``memo_fold``, for results that are not cached on the nodes)."""
     stack = [e]
     while stack:
         x = stack[-1]
-        if x in _FREE_BUILDERS:
+        if x in memo:
             stack.pop()
             continue
-        todo = [s for s in x.src if s not in _FREE_BUILDERS]
+        todo = [s for s in x.src if s not in memo]
         if todo:
             stack.extend(todo)
             continue
         stack.pop()
-        _FREE_BUILDERS[x] = _free_builders(x)
-    return _FREE_BUILDERS[e]
+        memo[x] = combine(x, [memo[s] for s in x.src])
+    return memo[e]
 
 
 def _free_builders(x: n.Expr) -> frozenset[str]:

@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import weakref
 from collections import deque
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from typing import NamedTuple
 
 from ...ir import nodes as n
-from ...ir.analysis import Fresh, can_fail, free_vars
+from ...ir.analysis import Fresh, can_fail, fold_into, free_vars
 from ...ir.deep import run_deep
 from ..pipeline import register
 
@@ -62,22 +62,7 @@ def is_trivial(e: n.Expr) -> bool:
     return e.op in (n.IDENT, n.LIT)
 
 
-def memo_up(e: n.Expr, memo: MutableMapping, combine: Callable[[n.Expr, list], object]) -> object:
-    """``combine(x, [value of each operand])`` for every node of ``e``, children first, memoized
-    in ``memo`` (iterative: programs nest thousands deep)."""
-    stack = [e]
-    while stack:
-        x = stack[-1]
-        if x in memo:
-            stack.pop()
-            continue
-        todo = [s for s in x.src if s not in memo]
-        if todo:
-            stack.extend(todo)
-            continue
-        stack.pop()
-        memo[x] = combine(x, [memo[s] for s in x.src])
-    return memo[e]
+memo_up = fold_into  # the shared memoized bottom-up fold
 
 
 def any_node(e: n.Expr, pred: Callable[[n.Expr], bool]) -> bool:
