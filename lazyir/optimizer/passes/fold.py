@@ -47,7 +47,7 @@ _BOOL_BOTH: dict[str, bool] = {"&&": True, "&": True, "||": False, "|": False, "
 _FLOAT_LEFT: dict[str, float] = {"+": -0.0, "*": 1.0}
 _FLOAT_RIGHT: dict[str, float] = {**_FLOAT_LEFT, "-": 0.0, "/": 1.0, "pow": 1.0}
 
-# Absorbing elements of integer and bool types: ``x op c == c`` and ``c op x == c`` (x unfailing).
+# Absorbing elements of integer and bool types: ``x op c == c`` and ``c op x == c`` (x removable).
 _INT_ZERO: dict[str, int | None] = {"*": 0, "&": 0, "|": None}
 _BOOL_ZERO: dict[str, bool] = {"&&": False, "&": False, "||": True, "|": True}
 
