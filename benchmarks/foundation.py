@@ -41,6 +41,8 @@ t0 = time.perf_counter()
 import lazyir
 from lazyir.backend.jit import target
 import lazyir.backend.compiler, lazyir.backend.codegen, lazyir.backend.hashtable, lazyir.backend.sort
+import lazyir.optimizer.passes, lazyir.engine
+lazyir.engine.code_fingerprint()
 target()
 t1 = time.perf_counter()
 out = {"startup": t1 - t0}

@@ -5,7 +5,9 @@ The one module that imports from every layer; frontends call it, never the backe
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from .config import config
@@ -89,11 +91,29 @@ def compile(program: Expr | str, *, cache: bool = True, keep_ir: bool = False, o
 
     opts = config.options
     prog = as_program(program)
-    if opts.optimize if optimize is None else optimize:
-        prog = _optimize(prog)[0]
+    run_optimizer = opts.optimize if optimize is None else optimize
     return compile_typed(
         prog,
         cache_dir=opts.cache_dir if (cache and opts.disk_cache) else None,
         vector_math=opts.vector_math,
         keep_ir=keep_ir,
+        prepare=(lambda p: _optimize(p)[0]) if run_optimizer else None,
+        prepare_key=(",".join(opts.passes) if run_optimizer else "none") + "|" + code_fingerprint(),
     )
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of lazyir's own IR, optimizer and backend sources: part of every disk-cache key, so
+    object code cached by another version of lazyir is never reused."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in (
+        sorted(root.glob("*.py"))
+        + sorted(root.glob("ir/**/*.py"))
+        + sorted(root.glob("optimizer/**/*.py"))
+        + sorted(root.glob("backend/**/*.py"))
+    ):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]

@@ -15,6 +15,7 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,11 +83,20 @@ _lock = threading.Lock()
 
 
 def compile_typed(
-    program: n.Expr, cache_dir: str | os.PathLike | None = None, vector_math: bool = True, keep_ir: bool = False
+    program: n.Expr,
+    cache_dir: str | os.PathLike | None = None,
+    vector_math: bool = True,
+    keep_ir: bool = False,
+    prepare: Callable[[n.Expr], n.Expr] | None = None,
+    prepare_key: str = "",
 ) -> CompiledProgram:
     """Compile a type-checked program (a root lambda), using the memory cache and, when
-    ``cache_dir`` is given, the disk cache there. ``vector_math`` lets loops call libmvec."""
-    key = (program, vector_math)
+    ``cache_dir`` is given, the disk cache there. ``vector_math`` lets loops call libmvec.
+
+    ``prepare`` (the optimizer) turns the program into the one to generate code for; it runs
+    only on a cache miss: both caches are keyed by the program as given and ``prepare_key``
+    (naming what ``prepare`` does), so a cache hit skips the optimizer too."""
+    key = (program, vector_math, prepare_key)
     hit = _memory.get(key)
     if hit is not None and (hit.llvm_ir is not None or not keep_ir):
         return hit
@@ -94,19 +104,27 @@ def compile_typed(
         hit = _memory.get(key)
         if hit is not None and (hit.llvm_ir is not None or not keep_ir):
             return hit
-        compiled = _compile(program, Path(cache_dir) if cache_dir else None, vector_math, keep_ir)
+        path = Path(cache_dir) if cache_dir else None
+        compiled = _compile(program, path, vector_math, keep_ir, prepare, prepare_key)
         _memory[key] = compiled
         return compiled
 
 
-def _compile(program: n.Expr, cache_dir: Path | None, vector_math: bool, keep_ir: bool) -> CompiledProgram:
+def _compile(
+    program: n.Expr,
+    cache_dir: Path | None,
+    vector_math: bool,
+    keep_ir: bool,
+    prepare: Callable[[n.Expr], n.Expr] | None,
+    prepare_key: str,
+) -> CompiledProgram:
     if program.body.ty is not None and program.body.ty.is_builder:
         raise TypeError("a program cannot return a builder; return result(...) of it")
     stats = CompileStats()
     tg = target()
     t0 = time.perf_counter()
     text = str(program)
-    config_key = f"{CODEGEN_VERSION}|{tg.cache_key}|vector_math={int(vector_math)}"
+    config_key = f"{CODEGEN_VERSION}|{tg.cache_key}|vector_math={int(vector_math)}|prepare={prepare_key}"
     key = hashlib.sha256(f"{config_key}\n{text}".encode()).hexdigest()
     symbol = f"lz_main_{key[:24]}"
     path = cache_dir / f"{key}.o" if cache_dir else None
@@ -117,7 +135,12 @@ def _compile(program: n.Expr, cache_dir: Path | None, vector_math: bool, keep_ir
         stats.source = "disk"
     else:
         t = time.perf_counter()
-        module = run_deep(lambda: Codegen(program, tg.triple, tg.data_layout, vector_math).build())
+        final = program
+        if prepare is not None:
+            final = prepare(program)
+            stats.times["optimize"] = time.perf_counter() - t
+            t = time.perf_counter()
+        module = run_deep(lambda: Codegen(final, tg.triple, tg.data_layout, vector_math).build())
         module.get_global("lz_main").name = symbol
         raw_ir = str(module)
         stats.times["codegen"] = time.perf_counter() - t
