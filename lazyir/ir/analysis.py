@@ -49,7 +49,8 @@ def _free(e: n.Expr, children: list[frozenset[str]]) -> frozenset[str]:
 
 def free_vars(e: n.Expr) -> frozenset[str]:
     """Names ``e`` uses that it does not bind itself."""
-    return memo_fold(e, "_fv", _free)
+    fv = e._fv
+    return fv if fv is not None else memo_fold(e, "_fv", _free)
 
 
 def count_loops(e: n.Expr) -> int:
@@ -135,10 +136,18 @@ def substitute(e: n.Expr, mapping: dict[str, n.Expr]) -> n.Expr:
     memo: dict[tuple[n.Expr, tuple], n.Expr] = {}
 
     def go(x: n.Expr, m: dict[str, n.Expr]) -> n.Expr:
-        live = {k: v for k, v in m.items() if k in free_vars(x)}
-        if not live:
-            return x
-        key = (x, tuple(sorted((k, id(v)) for k, v in live.items())))
+        fv = free_vars(x)
+        if len(m) == 1:
+            ((k, v),) = m.items()
+            if k not in fv:
+                return x
+            live = m
+            key: tuple = (x, k, id(v))
+        else:
+            live = {k: v for k, v in m.items() if k in fv}
+            if not live:
+                return x
+            key = (x, tuple(sorted((k, id(v)) for k, v in live.items())))
         done = memo.get(key)
         if done is not None:
             return done
