@@ -256,6 +256,16 @@ class Function(Type):
 
     params: tuple[Type, ...]
     ret: Type
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash(("function", self.params, self.ret)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self):
+        return (Function, (self.params, self.ret))
 
     def __str__(self) -> str:
         return "|" + ", ".join(map(str, self.params)) + "| " + str(self.ret)
