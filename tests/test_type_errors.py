@@ -62,3 +62,21 @@ def test_positions_come_from_the_text_being_parsed():
     with pytest.raises(lazyir.IRTypeError) as info:
         lazyir.parse("|pos_x: f64| pos_x + 1")
     assert (info.value.line, info.value.col) == (1, 20)
+
+
+@pytest.mark.parametrize("text", ["|a: vec[f64]| iter(a, 0L, 1L, 1L)", "|n: i64| rangeiter(0L, n, 1L)"])
+def test_iterators_outside_a_loop_are_type_errors(text):
+    with pytest.raises(lazyir.IRTypeError, match="can only be an iterator of a for loop"):
+        lazyir.parse(text)
+
+
+def test_every_op_has_a_rule_in_every_table():
+    # Adding an op costs one row per table: the type checker, the interpreter and the backend.
+    from lazyir.backend.codegen import _GEN
+    from lazyir.ir import nodes as n
+    from lazyir.ir.interpret import _RULES as INTERPRET
+    from lazyir.ir.typecheck import _RULES as TYPECHECK
+
+    loop_parts = {n.ITER, n.LAMBDA}  # handled by the for/sort rules, never on their own
+    for table in (TYPECHECK, INTERPRET, _GEN):
+        assert set(n.ALL_OPS) - loop_parts <= set(table), set(n.ALL_OPS) - loop_parts - set(table)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..ir import types as T
-from ..ir.values import Dictionary
+from ..ir.values import Dictionary, numpy_dtype
 from .runtime import HEADER, CContext
 
 _libc = ctypes.CDLL(None)  # the process's own symbols include libc's free
@@ -32,8 +32,8 @@ TABLE_DTYPE = np.dtype([("entries", "u8"), ("count", "i8"), ("cap", "i8"), ("ind
 @cache
 def memory_dtype(ty: T.Type) -> np.dtype:
     """The NumPy dtype with the memory layout compiled code uses for ``ty`` (C-aligned structs)."""
-    if isinstance(ty, T.Scalar):
-        return ty.numpy
+    if T.is_scalar_struct(ty):
+        return numpy_dtype(ty)  # the interpreter's dtype: both sides must agree
     if isinstance(ty, T.Vec):
         return VEC_DTYPE
     if isinstance(ty, T.Struct):
@@ -45,15 +45,6 @@ def memory_dtype(ty: T.Type) -> np.dtype:
             align=True,
         )
     return np.dtype("u8")  # dict and builder pointers
-
-
-def is_flat(ty: T.Type) -> bool:
-    """Scalars and structs of scalars: vectors of them are plain NumPy arrays."""
-    return T.is_scalar_struct(ty)
-
-
-def _array_dtype(ty: T.Type) -> np.dtype:
-    return memory_dtype(ty)
 
 
 def pack(value: Any, ty: T.Type, keep: list) -> np.ndarray:
@@ -81,8 +72,8 @@ def _fill(buf: np.ndarray, index: int, field: str | None, value: Any, ty: T.Type
 
 
 def _vec_buffer(value: Any, elem: T.Type, keep: list) -> np.ndarray:
-    if is_flat(elem):
-        arr = np.ascontiguousarray(value, dtype=_array_dtype(elem))
+    if T.is_scalar_struct(elem):
+        arr = np.ascontiguousarray(value, dtype=memory_dtype(elem))
         keep.append(arr)
         return arr
     arr = np.zeros(len(value), dtype=memory_dtype(elem))
@@ -173,7 +164,7 @@ def array_at(heap: Heap, ptr: int, count: int, elem: T.Type) -> Any:
         out = np.asarray(_View(owner, ptr, count, dtype))
         if out.dtype != dtype or dtype.isalignedstruct != out.dtype.isalignedstruct:
             out = out.view(dtype)
-    if is_flat(elem):
+    if T.is_scalar_struct(elem):
         return out
     return [decode(out, i, elem, heap) for i in range(count)]
 
@@ -200,11 +191,11 @@ def decode_dict(ptr: int, ty: T.Dict, heap: Heap) -> Dictionary:
     header = np.frombuffer((ctypes.c_char * TABLE_DTYPE.itemsize).from_address(ptr), dtype=TABLE_DTYPE)[0]
     entry = T.Struct((ty.key, ty.value))
     count = int(header["count"])
-    if is_flat(entry):
+    if T.is_scalar_struct(entry):
         entries = array_at(heap, int(header["entries"]), count, entry)
         return Dictionary(keys=entries["f0"], values=entries["f1"])
     raw = array_at(heap, int(header["entries"]), count, entry)
     keys = [k for k, _ in raw]
     values = [v for _, v in raw]
-    key_arr = np.array(keys, dtype=memory_dtype(ty.key)) if is_flat(ty.key) else keys
+    key_arr = np.array(keys, dtype=memory_dtype(ty.key)) if T.is_scalar_struct(ty.key) else keys
     return Dictionary(keys=key_arr, values=values)

@@ -646,9 +646,6 @@ class _Fn:
         raise NotImplementedError(str(bt))
 
     # -- loops -------------------------------------------------------------------------------------
-    def g_iter(self, e: n.Expr, env: Env) -> ir.Value:
-        raise NotImplementedError("iterators only appear in for loops")
-
     def setup_iters(self, iters: tuple[n.Expr, ...], env: Env) -> tuple[list[_Iter], ir.Value]:
         """Evaluate iterators: their data, start, stride and the common iteration count."""
         b = self.b
@@ -943,6 +940,7 @@ def _count(e: n.Expr, aliases: dict[str, tuple[int, ...]], counts: dict) -> None
 
 
 _GEN: dict[str, Callable[[_Fn, n.Expr, Env], Value]] = {
+    n.LET: _Fn.gen,  # gen walks let chains itself, without recursion
     n.LIT: _Fn.g_lit,
     n.IDENT: _Fn.g_ident,
     n.BINOP: _Fn.g_binop,
@@ -960,7 +958,6 @@ _GEN: dict[str, Callable[[_Fn, n.Expr, Env], Value]] = {
     n.TOVEC: _Fn.g_tovec,
     n.KEYEXISTS: _Fn.g_keyexists,
     n.OPTLOOKUP: _Fn.g_keyexists,
-    n.ITER: _Fn.g_iter,
     n.FOR: _Fn.g_for,
     n.MERGE: _Fn.g_merge,
     n.RESULT: _Fn.g_result,

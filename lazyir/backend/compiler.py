@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import IRRuntimeError
 from ..ir import nodes as n
 from ..ir.deep import run_deep
+from ..ir.values import check_args
 from . import abi
 from .codegen import Codegen
 from .jit import target
@@ -56,8 +57,6 @@ class CompiledProgram:
         self.stats = stats
 
     def __call__(self, *args: Any) -> Any:
-        from ..ir.values import check_args
-
         values = check_args(self.program, args)
         keep: list = []
         bufs = [abi.pack(v, ty, keep) for v, (_, ty) in zip(values, self.params, strict=True)]

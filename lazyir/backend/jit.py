@@ -82,10 +82,6 @@ done:
             pb.getModulePassManager().run(mod, pb)
             return self.tm.emit_object(mod), str(mod)
 
-    def assembly(self, llvm_ir: str) -> str:
-        with self.lock:
-            return self.tm.emit_assembly(llvm.parse_assembly(llvm_ir))
-
     def load(self, obj: bytes, symbol: str) -> int:
         """Add object code to the process's engine; the address of ``symbol``."""
         with self.lock:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import TypeVar
 
 from . import nodes as n
@@ -53,23 +53,8 @@ def free_vars(e: n.Expr) -> frozenset[str]:
     return fv if fv is not None else memo_fold(e, "_fv", _free)
 
 
-def count_loops(e: n.Expr) -> int:
-    """Number of ``for`` nodes in ``e`` (passes over memory, before fusion)."""
-    seen: set[int] = set()
-    stack, total = [e], 0
-    while stack:
-        x = stack.pop()
-        if id(x) in seen:
-            continue
-        seen.add(id(x))
-        total += x.op == n.FOR
-        stack.extend(x.src)
-    return total
-
-
-def bound_names(e: n.Expr) -> frozenset[str]:
-    """Every name a ``let`` or lambda inside ``e`` binds."""
-    out: set[str] = set()
+def walk(e: n.Expr) -> Iterator[n.Expr]:
+    """Every distinct node of ``e`` once (no particular order; no recursion)."""
     seen: set[int] = set()
     stack = [e]
     while stack:
@@ -77,11 +62,23 @@ def bound_names(e: n.Expr) -> frozenset[str]:
         if id(x) in seen:
             continue
         seen.add(id(x))
+        yield x
+        stack.extend(x.src)
+
+
+def count_loops(e: n.Expr) -> int:
+    """Number of ``for`` nodes in ``e`` (passes over memory, before fusion)."""
+    return sum(x.op == n.FOR for x in walk(e))
+
+
+def bound_names(e: n.Expr) -> frozenset[str]:
+    """Every name a ``let`` or lambda inside ``e`` binds."""
+    out: set[str] = set()
+    for x in walk(e):
         if x.op == n.LET:
             out.add(x.arg)
         elif x.op == n.LAMBDA:
             out.update(name for name, _ in x.params)
-        stack.extend(x.src)
     return frozenset(out)
 
 
@@ -235,19 +232,7 @@ def can_fail(e: n.Expr) -> bool:
     ``vecmerger`` (index out of range). Lambda bodies count even though a loop may run them zero
     times, and both branches of ``if`` count. Untyped merges are assumed to fail.
     """
-    stack = [e]
-    while stack:  # iterative post-order: frontends build expressions thousands of nodes deep
-        x = stack[-1]
-        if x in _CAN_FAIL:
-            stack.pop()
-            continue
-        todo = [s for s in x.src if s not in _CAN_FAIL]
-        if todo:
-            stack.extend(todo)
-            continue
-        stack.pop()
-        _CAN_FAIL[x] = _fails_itself(x) or any(_CAN_FAIL[s] for s in x.src)
-    return _CAN_FAIL[e]
+    return fold_into(e, _CAN_FAIL, lambda x, children: _fails_itself(x) or any(children))
 
 
 def _fails_itself(x: n.Expr) -> bool:

@@ -333,6 +333,14 @@ def _iter(c: _Checker, e: n.Expr, env: Env) -> n.Expr:
     return e.replace(src=tuple(src), ty=vt)
 
 
+def _iterator(c: _Checker, it: n.Expr, env: Env) -> n.Expr:
+    return it if (c.trust_typed and it.ty is not None) else _iter(c, it, env)
+
+
+def _iter_outside_for(c: _Checker, e: n.Expr, env: Env) -> n.Expr:
+    raise c.fail(e, f"{'iter' if e.arg == 'iter' else 'rangeiter'}(...) can only be an iterator of a for loop")
+
+
 def _is_builder(t: Type | None) -> bool:
     return t is not None and t.is_builder
 
@@ -341,7 +349,7 @@ def _for(c: _Checker, e: n.Expr, env: Env) -> n.Expr:
     iters, builder, func = n.for_parts(e)
     if not iters:
         raise c.fail(e, "for needs at least one iterator")
-    iters = tuple(c.check(i if i.op == n.ITER else n.iter_vec(i), env) for i in iters)
+    iters = tuple(_iterator(c, i if i.op == n.ITER else n.iter_vec(i), env) for i in iters)
     builder = c.check(builder, env)
     if not _is_builder(builder.ty):
         raise c.fail(e, f"the second argument of for must be a builder, got {builder.ty}")
@@ -440,7 +448,7 @@ _RULES: dict[str, Callable[[_Checker, n.Expr, Env], n.Expr]] = {
     n.TOVEC: _tovec,
     n.KEYEXISTS: _keyexists,
     n.OPTLOOKUP: _keyexists,
-    n.ITER: _iter,
+    n.ITER: _iter_outside_for,
     n.FOR: _for,
     n.MERGE: _merge,
     n.RESULT: _result,

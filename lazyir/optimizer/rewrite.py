@@ -13,9 +13,10 @@ no rule applies. Nodes are interned, so every distinct sub-expression is rewritt
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from ..ir import nodes as n
+from ..ir.analysis import walk  # noqa: F401 - re-exported for the passes
 from ..ir.deep import run_deep
 from ..ir.typecheck import typecheck
 
@@ -78,16 +79,3 @@ class _Rewriter:
             if y is not None and y is not x:
                 return y
         return None
-
-
-def walk(e: n.Expr) -> Iterable[n.Expr]:
-    """Every distinct node of ``e`` once (no particular order)."""
-    seen: set[int] = set()
-    stack = [e]
-    while stack:
-        x = stack.pop()
-        if id(x) in seen:
-            continue
-        seen.add(id(x))
-        yield x
-        stack.extend(x.src)

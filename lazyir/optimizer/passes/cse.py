@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from ...ir import nodes as n
-from ...ir.analysis import Fresh, can_fail, fold_into, free_vars
+from ...ir.analysis import Fresh, can_fail, fold_into, free_vars, walk
 from ...ir.deep import run_deep
 from ..pipeline import register
 
@@ -67,17 +67,7 @@ memo_up = fold_into  # the shared memoized bottom-up fold
 
 def any_node(e: n.Expr, pred: Callable[[n.Expr], bool]) -> bool:
     """Whether some node of ``e`` satisfies ``pred`` (each shared node tested once)."""
-    seen: set[int] = set()
-    stack = [e]
-    while stack:
-        x = stack.pop()
-        if id(x) in seen:
-            continue
-        seen.add(id(x))
-        if pred(x):
-            return True
-        stack.extend(x.src)
-    return False
+    return any(pred(x) for x in walk(e))
 
 
 class LazyFresh:
