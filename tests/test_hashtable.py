@@ -67,7 +67,7 @@ def new_module() -> ir.Module:
     m = ir.Module(name="hashtable_test")
     m.triple = llvm.get_default_triple()
     m.data_layout = DATA_LAYOUT
-    runtime.emit_runtime(m)
+    runtime.emit_runtime(m, define=True)
     return m
 
 

@@ -83,7 +83,7 @@ def kernels(mode: str) -> dict[T.Type, ctypes._CFuncPtr]:
     module = ir.Module(name=f"sort_test_{mode}")
     module.triple = llvm.get_process_triple()
     module.data_layout = str(tm.target_data)
-    runtime.emit_runtime(module)
+    runtime.emit_runtime(module, define=True)
     with pytest.MonkeyPatch.context() as mp:
         for attr, value in MODES[mode].items():
             mp.setattr(sort, attr, value)
@@ -308,7 +308,7 @@ def test_presorted_reversed_and_constant(mode: str, key: T.Type) -> None:
 
 def test_emitted_once_per_module_and_key() -> None:
     module = ir.Module(name="sort_names")
-    runtime.emit_runtime(module)
+    runtime.emit_runtime(module, define=True)
     f = sort.emit_argsort(module, T.F64)
     count = len(module.functions)
     assert sort.emit_argsort(module, T.F64) is f

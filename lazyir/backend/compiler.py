@@ -144,9 +144,8 @@ def _compile(
         raw_ir = str(module)
         stats.times["codegen"] = time.perf_counter() - t
         t = time.perf_counter()
-        obj, optimized = tg.optimize_and_emit(raw_ir)
+        obj, llvm_ir = tg.optimize_and_emit(raw_ir, keep_ir)
         stats.times["llvm"] = time.perf_counter() - t
-        llvm_ir = optimized if keep_ir else None
         if path:
             _write_cache(path, obj)
     t = time.perf_counter()

@@ -3,7 +3,7 @@
 Everything is generated as LLVM functions (internal linkage, no global state) in the module being
 compiled; the classes here emit calls of them at an ``ir.IRBuilder``.
 
-Table layout (a heap block from ``lz_alloc``)::
+Table layout (a heap block from ``runtime.alloc``)::
 
     TABLE = { ptr entries, i64 count, i64 entry_cap, ptr index, i64 index_mask }
 
@@ -20,7 +20,7 @@ Table layout (a heap block from ``lz_alloc``)::
   probes without reading the entry. Probing starts at ``hash & index_mask``. The index is kept at
   most 1/4 full while it has at most ``SMALL_INDEX`` slots and at most 1/2 full beyond (doubled and
   rebuilt from ``entries``, rehashing the stored keys, when an insert would exceed that), and
-  ``entries`` doubles with ``lz_realloc``.
+  ``entries`` doubles with ``runtime.realloc``.
 
 Hashes: integer/bool/float leaves (floats canonicalized, then their bits) are packed into 64-bit
 words; one word is finished with a MurmurHash3-style 64-bit avalanche (``fmix``), several are
@@ -38,7 +38,7 @@ parallel arrays of the group id and the (memory-typed) value of each merge, in m
 Sizes are computed by LLVM from the module's data layout: set ``module.data_layout`` (and triple)
 from the target machine so that they agree with ``lltypes.sizeof``/``field_offsets``.
 
-Errors: allocation failures are reported with ``lz_error(ERR_NOMEM)``; once any error is recorded
+Errors: allocation failures are reported with ``runtime.error(ERR_NOMEM)``; once any error is recorded
 the kernel's results are discarded, so inserts may then write into an existing entry instead of
 growing (never out of bounds). Failure of the initial minimum-size allocations is not survived.
 Tables are limited to ``2**40 - 1`` entries.

@@ -13,7 +13,9 @@ from functools import cache
 import llvmlite
 import llvmlite.binding as llvm
 
-from . import mathlib
+from llvmlite import ir
+
+from . import mathlib, runtime
 
 
 class Target:
@@ -34,6 +36,7 @@ class Target:
         self._warm_up()
         empty = llvm.parse_assembly(f'target triple = "{self.triple}"\n')
         self._engine = llvm.create_mcjit_compiler(empty, self._machine())
+        self._load_runtime()
 
     def _machine(self) -> llvm.TargetMachine:
         target = llvm.Target.from_triple(self.triple)
@@ -65,13 +68,28 @@ done:
 """
         self.optimize_and_emit(text)
 
+    def _load_runtime(self) -> None:
+        """Compile the runtime functions once and publish their addresses: program modules only
+        declare them, fresh and disk-cached objects alike resolve to this copy."""
+        module = ir.Module(name="lazyir_runtime")
+        module.triple = self.triple
+        module.data_layout = self.data_layout
+        runtime.emit_runtime(module, define=True, export=True)
+        obj, _ = self.optimize_and_emit(str(module))
+        with self.lock:
+            self._engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+            self._engine.finalize_object()
+            for name in runtime.SIGNATURES:
+                llvm.add_symbol(name, self._engine.get_function_address(name))
+
     @property
     def cache_key(self) -> str:
         """Everything besides the program that decides the object code."""
         return "|".join((llvmlite.__version__, self.triple, self.cpu, self.features, mathlib.config_key()))
 
-    def optimize_and_emit(self, llvm_ir: str) -> tuple[bytes, str]:
-        """Parse, verify and optimize (new pass manager, O3, vectorizers on); object code and IR."""
+    def optimize_and_emit(self, llvm_ir: str, keep_ir: bool = False) -> tuple[bytes, str | None]:
+        """Parse, verify and optimize (new pass manager, O3, vectorizers on); object code, and
+        the optimized IR when ``keep_ir``."""
         with self.lock:
             mod = llvm.parse_assembly(llvm_ir)
             mod.verify()
@@ -80,7 +98,7 @@ done:
             pto.slp_vectorization = True
             pb = llvm.create_pass_builder(self.tm, pto)
             pb.getModulePassManager().run(mod, pb)
-            return self.tm.emit_object(mod), str(mod)
+            return self.tm.emit_object(mod), str(mod) if keep_ir else None
 
     def load(self, obj: bytes, symbol: str) -> int:
         """Add object code to the process's engine; the address of ``symbol``."""

@@ -1,11 +1,15 @@
-"""Runtime support emitted as LLVM into every module: allocation and error reporting.
+"""Runtime support in LLVM: allocation and error reporting.
+
+The functions are compiled once per process into the JIT (``emit_runtime(module, define=True,
+export=True)``) and every program module only declares them, so a program's compile time does not
+include optimizing and emitting them again. Standalone modules (tests) define private copies.
 
 Every compiled call gets a context (``CTX``): a table of the heap blocks it allocated and an error
 slot. Blocks carry a 16-byte header ``{i64 record index, i64 size}`` in front of the pointer the
-kernel sees, so ``lz_realloc``/``lz_free`` keep the table current. After the call, the Python side
+kernel sees, so ``realloc``/``free`` keep the table current. After the call, the Python side
 hands the blocks that results point into to NumPy (zero copy) and frees the rest.
 
-Errors do not unwind: ``lz_error`` records the first error code, the kernel substitutes a safe value
+Errors do not unwind: ``error`` records the first error code, the kernel substitutes a safe value
 and goes on, and the caller raises ``IRRuntimeError`` after the call.
 """
 
@@ -45,6 +49,16 @@ class CContext(ctypes.Structure):
     ]
 
 
+#: The runtime's symbols, exported from the process's runtime module.
+ERROR, ALLOC, REALLOC, FREE = "lazyir_rt_error", "lazyir_rt_alloc", "lazyir_rt_realloc", "lazyir_rt_free"
+SIGNATURES = {
+    ERROR: (ir.VoidType(), [PTR, I64, I64]),
+    ALLOC: (PTR, [PTR, I64]),
+    REALLOC: (PTR, [PTR, PTR, I64]),
+    FREE: (ir.VoidType(), [PTR, PTR]),
+}
+
+
 def _fn(module: ir.Module, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
     existing = module.globals.get(name)
     if existing is not None:
@@ -69,16 +83,24 @@ def _field(b: ir.IRBuilder, ctx: ir.Value, i: int) -> ir.Value:
     return b.gep(ctx, [ir.Constant(I32, 0), ir.Constant(I32, i)], inbounds=True, source_etype=CTX)
 
 
-def emit_runtime(module: ir.Module) -> None:
-    """Define ``lz_alloc``, ``lz_realloc``, ``lz_free`` and ``lz_error`` in ``module``."""
-    if "lz_alloc" in module.globals:
+def emit_runtime(module: ir.Module, define: bool = False, export: bool = False) -> None:
+    """Declare the allocation and error functions in ``module`` (they
+    resolve to the process's compiled copies), or define them there: private copies, or with
+    ``export`` the process's copies under their exported names."""
+    if ALLOC in module.globals:
+        return
+    if not define:
+        for name, (ret, args) in SIGNATURES.items():
+            _fn(module, name, ret, args)
+        module.globals[ERROR].attributes.add("cold")
         return
     malloc, realloc, free = libc(module, "malloc"), libc(module, "realloc"), libc(module, "free")
     c = lambda v: ir.Constant(I64, v)  # noqa: E731
+    linkage = "external" if export else "internal"
 
-    # lz_error(ctx, code, detail): keep the first error.
-    f = _fn(module, "lz_error", ir.VoidType(), [PTR, I64, I64])
-    f.linkage = "internal"
+    # error(ctx, code, detail): keep the first error.
+    f = _fn(module, ERROR, *SIGNATURES[ERROR])
+    f.linkage = linkage
     f.attributes.add("cold")
     f.attributes.add("noinline")
     b = ir.IRBuilder(f.append_basic_block())
@@ -89,9 +111,9 @@ def emit_runtime(module: ir.Module) -> None:
         b.store(detail, _field(b, ctx, 4))
     b.ret_void()
 
-    # lz_alloc(ctx, size): a block of `size` bytes, recorded in the context's table.
-    f = _fn(module, "lz_alloc", PTR, [PTR, I64])
-    f.linkage = "internal"
+    # alloc(ctx, size): a block of `size` bytes, recorded in the context's table.
+    f = _fn(module, ALLOC, *SIGNATURES[ALLOC])
+    f.linkage = linkage
     f.attributes.add("noinline")  # rare calls: inlining them only costs compile time
     ctx, size = f.args
     b = ir.IRBuilder(f.append_basic_block())
@@ -114,35 +136,35 @@ def emit_runtime(module: ir.Module) -> None:
             user = b.gep(base, [c(HEADER)], source_etype=ir.IntType(8))
             then_bb = b.block
         with otherwise:
-            b.call(module.globals["lz_error"], [ctx, c(ERR_NOMEM), size])
+            b.call(module.globals[ERROR], [ctx, c(ERR_NOMEM), size])
             else_bb = b.block
     phi = b.phi(PTR)
     phi.add_incoming(user, then_bb)
     phi.add_incoming(ir.Constant(PTR, None), else_bb)
     b.ret(phi)
 
-    # lz_realloc(ctx, p, size): grow a block from lz_alloc (p may be null).
-    f = _fn(module, "lz_realloc", PTR, [PTR, PTR, I64])
-    f.linkage = "internal"
+    # realloc(ctx, p, size): grow a block from alloc (p may be null).
+    f = _fn(module, REALLOC, *SIGNATURES[REALLOC])
+    f.linkage = linkage
     f.attributes.add("noinline")
     ctx, p, size = f.args
     b = ir.IRBuilder(f.append_basic_block())
     with b.if_then(b.icmp_unsigned("==", p, ir.Constant(PTR, None)), likely=False):
-        b.ret(b.call(module.globals["lz_alloc"], [ctx, size]))
+        b.ret(b.call(module.globals[ALLOC], [ctx, size]))
     base = b.gep(p, [c(-HEADER)], source_etype=ir.IntType(8))
     idx = b.load(base, typ=I64)
     nb = b.call(realloc, [base, b.add(size, c(HEADER))])
     with b.if_then(b.icmp_unsigned("==", nb, ir.Constant(PTR, None)), likely=False):
-        b.call(module.globals["lz_error"], [ctx, c(ERR_NOMEM), size])
+        b.call(module.globals[ERROR], [ctx, c(ERR_NOMEM), size])
         b.ret(p)
     b.store(size, b.gep(nb, [c(1)], source_etype=I64))
     table = b.load(_field(b, ctx, 0), typ=PTR)
     b.store(nb, b.gep(table, [idx], source_etype=PTR))
     b.ret(b.gep(nb, [c(HEADER)], source_etype=ir.IntType(8)))
 
-    # lz_free(ctx, p): free a block from lz_alloc early (p may be null).
-    f = _fn(module, "lz_free", ir.VoidType(), [PTR, PTR])
-    f.linkage = "internal"
+    # free(ctx, p): free a block from alloc early (p may be null).
+    f = _fn(module, FREE, *SIGNATURES[FREE])
+    f.linkage = linkage
     f.attributes.add("noinline")
     ctx, p = f.args
     b = ir.IRBuilder(f.append_basic_block())
@@ -156,20 +178,20 @@ def emit_runtime(module: ir.Module) -> None:
 
 
 def alloc(b: ir.IRBuilder, ctx: ir.Value, nbytes: ir.Value) -> ir.Value:
-    """Emit a call of ``lz_alloc``."""
-    return b.call(b.module.globals["lz_alloc"], [ctx, nbytes])
+    """Emit a call of ``alloc``."""
+    return b.call(b.module.globals[ALLOC], [ctx, nbytes])
 
 
 def realloc(b: ir.IRBuilder, ctx: ir.Value, p: ir.Value, nbytes: ir.Value) -> ir.Value:
-    """Emit a call of ``lz_realloc``."""
-    return b.call(b.module.globals["lz_realloc"], [ctx, p, nbytes])
+    """Emit a call of ``realloc``."""
+    return b.call(b.module.globals[REALLOC], [ctx, p, nbytes])
 
 
 def free(b: ir.IRBuilder, ctx: ir.Value, p: ir.Value) -> None:
-    """Emit a call of ``lz_free``."""
-    b.call(b.module.globals["lz_free"], [ctx, p])
+    """Emit a call of ``free``."""
+    b.call(b.module.globals[FREE], [ctx, p])
 
 
 def error(b: ir.IRBuilder, ctx: ir.Value, code: int, detail: ir.Value | None = None) -> None:
-    """Emit a call of ``lz_error`` (records the first error; execution continues)."""
-    b.call(b.module.globals["lz_error"], [ctx, ir.Constant(I64, code), detail or ir.Constant(I64, 0)])
+    """Emit a call of ``error`` (records the first error; execution continues)."""
+    b.call(b.module.globals[ERROR], [ctx, ir.Constant(I64, code), detail or ir.Constant(I64, 0)])

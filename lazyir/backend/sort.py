@@ -1,7 +1,7 @@
 """Stable argsort of keys in memory, emitted as LLVM.
 
 ``emit_argsort(module, key)`` defines ``ptr lz_argsort_<h>(ptr ctx, ptr keys, i64 n)``: it returns
-a block from ``lz_alloc`` holding the ``n`` i64 indices that put the ``n`` memory-form keys at
+a block from ``runtime.alloc`` holding the ``n`` i64 indices that put the ``n`` memory-form keys at
 ``keys`` in stable ascending order (the order of ``sort`` in docs/ir.md).
 
 Every key is first mapped to an unsigned integer whose order is the key order (an *ordered key*):
@@ -24,8 +24,8 @@ order:
   descending) are detected first and give the identity (or reversed) order. Records hold u32 indices below
   ``WIDE_INDEX_MIN_N`` keys and i64 indices from there on.
 
-All memory comes from ``lz_alloc``; temporaries are released with ``lz_free``. When an allocation
-fails (``lz_error`` has recorded ``ERR_NOMEM``) the result is the identity order, or a null pointer
+All memory comes from ``runtime.alloc``; temporaries are released with ``runtime.free``. When an allocation
+fails (``runtime.error`` has recorded ``ERR_NOMEM``) the result is the identity order, or a null pointer
 when the result block itself could not be allocated.
 """
 
