@@ -12,7 +12,6 @@ from functools import cache
 
 import llvmlite
 import llvmlite.binding as llvm
-
 from llvmlite import ir
 
 from . import mathlib, runtime
