@@ -14,6 +14,8 @@ __all__ = [
     "LazyIRError",
     "compile",
     "config",
+    "evaluate",
+    "fallback_report",
     "explain",
     "optimize",
     "interpret",
@@ -45,7 +47,29 @@ def optimize(program, passes=None):
 
 def explain(program, passes=None) -> str:
     """Text: the program before and after optimization, the passes that changed it with their
-    times, and the loop counts before and after."""
+    times, and the loop counts before and after. ``program`` is an ``Expr``, IR text, or lazy
+    values (a lazy array, or a list/tuple/dict of them): then the program that would compute
+    them."""
     from .engine import explain as _explain
 
+    if not isinstance(program, (str, Expr)):
+        from .frontends.api import explain_values
+
+        return explain_values(program, passes)
     return _explain(program, passes)
+
+
+def evaluate(*values):
+    """Compute every lazy value in ``values`` (lazy arrays, plain values, and lists, tuples and
+    dicts of them) in one optimized program; plain NumPy values in the same structure. One
+    argument gives one result; several give a tuple."""
+    from .frontends.api import evaluate as _evaluate
+
+    return _evaluate(values)
+
+
+def fallback_report() -> dict:
+    """Which functions ran eagerly on the real library (``EagerFallbackWarning``), how often."""
+    from .frontends.fallback import report
+
+    return report()

@@ -10,6 +10,7 @@ changes values globally, and ``with config.set(...):`` only inside the block (pe
 | ``vector_math`` | ``LAZYIR_VECTOR_MATH`` | ``True`` | call libmvec's SIMD math in vectorized loops |
 | ``optimize`` | ``LAZYIR_OPTIMIZE`` | ``True`` | run the optimizer before compiling |
 | ``passes`` | ``LAZYIR_PASSES`` (comma-separated) | the default list | optimizer passes, in order |
+| ``eager_threshold`` | ``LAZYIR_EAGER_THRESHOLD`` | ``4096`` | smaller arrays run eagerly (0: never) |
 | ``debug`` | ``LAZYIR_DEBUG`` | ``0`` | 1: verify the IR after every pass; 2: also print it after each pass |
 """
 
@@ -57,6 +58,7 @@ class Options:
     vector_math: bool
     optimize: bool
     passes: tuple[str, ...]
+    eager_threshold: int
     debug: int
 
     @classmethod
@@ -68,6 +70,7 @@ class Options:
             vector_math=_flag("LAZYIR_VECTOR_MATH", True),
             optimize=_flag("LAZYIR_OPTIMIZE", True),
             passes=tuple(p.strip() for p in passes.split(",") if p.strip()) if passes else DEFAULT_PASSES,
+            eager_threshold=int(os.environ.get("LAZYIR_EAGER_THRESHOLD") or 4096),
             debug=int(os.environ.get("LAZYIR_DEBUG") or 0),
         )
 

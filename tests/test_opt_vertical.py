@@ -155,3 +155,77 @@ def test_generated_chains_fuse_to_one_loop(case, n, seed):
     want = lazyir.interpret(program, *args)
     assert_same(lazyir.interpret(fused, *args), want, 0.0)
     assert_same(lazyir.compile(fused, cache=False, optimize=False)(*args), want, 1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# Values used more than once (frontends name every call): maps are recomputed per consuming loop,
+# the loops then fuse horizontally and ``cse`` computes the shared body once.
+
+
+def test_golden_inline_of_a_map_used_by_two_loops():
+    assert_pass(
+        "inline",
+        """|a: vec[f64]| let m = result(for(a, appender[f64], |b, i, x| merge(b, x * 2.0)));
+        {result(for(m, merger[f64,+], |b, i, x| merge(b, x))), result(for(m, merger[f64,max], |b, i, x| merge(b, x))), len(m)}""",
+        """|a: vec[f64]|
+        {result(for(result(for(a, appender[f64], |b, i, x| merge(b, x * 2.0))), merger[f64,+], |b, i, x| merge(b, x))),
+         result(for(result(for(a, appender[f64], |b, i, x| merge(b, x * 2.0))), merger[f64,max], |b, i, x| merge(b, x))),
+         len(result(for(a, appender[f64], |b, i, x| merge(b, x * 2.0))))}""",
+    )
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        "{m, result(for(m, merger[f64,+], |b, i, x| merge(b, x)))}",  # the vector itself is a result
+        "{lookup(m, 0L), result(for(m, merger[f64,+], |b, i, x| merge(b, x)))}",  # read by lookup
+        "result(for(a, appender[f64], |b, i, x| merge(b, x + result(for(m, merger[f64,+], |c, j, y| merge(c, y))))))",
+    ],
+)
+def test_a_map_used_otherwise_stays_materialized(use):
+    text = f"|a: vec[f64]| let m = result(for(a, appender[f64], |b, i, x| merge(b, x * 2.0))); {use}"
+    assert run_pass("inline", text) is lazyir.parse(text)
+
+
+def test_golden_zip_is_deduplicated_and_ordered():
+    assert_pass(
+        "fuse_vertical",
+        """|p: vec[f64], q: vec[f64]|
+        result(for(zip(q, result(for(zip(p, q), appender[f64], |b, i, x| merge(b, x.$0 * x.$1)))), merger[f64,+],
+          |b, i, e| merge(b, e.$0 + e.$1)))""",
+        """|p: vec[f64], q: vec[f64]|
+        result(for(zip(p, q), merger[f64,+], |b__1, i__2, e__3|
+          let v__4 = {e__3.$0, e__3.$1}.$0 * {e__3.$0, e__3.$1}.$1;
+          let e = {e__3.$1, v__4};
+          let b = b__1;
+          merge(b, e.$0 + e.$1)))""",
+    )
+
+
+def test_golden_struct_let_read_by_field():
+    assert_pass(
+        "fold",
+        "|v: vec[{f64, f64}]| result(for(v, merger[f64,+], |b, i, x| let e = {x.$1, x.$0 * 2.0}; merge(b, e.$0 * e.$1 + e.$1)))",
+        "|v: vec[{f64, f64}]| result(for(v, merger[f64,+], |b, i, x| merge(b, x.$1 * (x.$0 * 2.0) + x.$0 * 2.0)))",
+    )
+    whole = "|x: {f64, f64}| let e = {x.$1, x.$0}; {e, e.$0}"
+    assert run_pass("fold", whole) is lazyir.parse(whole)
+
+
+def test_black_scholes_shape_is_one_loop():
+    # Every intermediate named once and used twice, as a frontend writes it.
+    text = """|p: vec[f64], k: vec[f64], t: vec[f64]|
+      let s = result(for(t, appender[f64], |b, i, x| merge(b, sqrt(x))));
+      let d1 = result(for(zip(p, k, s), appender[f64], |b, i, e| merge(b, log(e.$0 / e.$1) / e.$2)));
+      let d2 = result(for(zip(d1, s), appender[f64], |b, i, e| merge(b, e.$0 - e.$1)));
+      let call = result(for(zip(p, d1, d2), appender[f64], |b, i, e| merge(b, e.$0 * erf(e.$1) - erf(e.$2))));
+      let put = result(for(zip(d1, d2, k), appender[f64], |b, i, e| merge(b, e.$2 * erf(e.$1) - erf(e.$0))));
+      {call, put}"""
+    prog = lazyir.parse(text)
+    assert count_loops(prog) == 5
+    opt = lazyir.optimize(prog)
+    assert count_loops(opt) == 1
+    assert str(opt).count("erf(") == 2  # each erf computed once in the fused body
+    rng = np.random.default_rng(3)
+    args = [rng.uniform(1.0, 2.0, 33) for _ in range(3)]
+    assert_same(lazyir.compile(prog)(*args), lazyir.interpret(prog, *args), rtol=1e-13)

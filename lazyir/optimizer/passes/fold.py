@@ -9,6 +9,9 @@ wrapping, the documented division, shift and cast rules), and the same run-time 
   libm/libmvec, which may differ from the interpreter in the last ulp;
 - identities (``x + 0``, ``x * 1.0``, ``x && true``...) are tables below, each entry exact for its
   type: ``x + 0.0`` is not an identity on floats (``-0.0 + 0.0`` is ``+0.0``) but ``x + -0.0`` is;
+- a ``let`` of a struct literal whose name is only read field by field (``let e = {x.$0, x.$0 * 2};
+  ... e.$1 ...``, what fusing zipped loops leaves) reads the fields directly, so ``cse`` sees
+  equal expressions as equal;
 - a rewrite that drops an operand (``x * 0``, ``select(true, a, b)``, ``{a, b}.$0``) applies only
   when evaluating the dropped part can be skipped (``analysis.removable``): it cannot raise
   ``IRRuntimeError`` and merges into no builder from outside.
@@ -22,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ...ir import nodes as n
-from ...ir.analysis import Fresh, removable
+from ...ir.analysis import Fresh, bound_names, free_vars, removable
 from ...ir.interpret import binop as eval_binop
 from ...ir.interpret import cast as eval_cast
 from ...ir.interpret import unop as eval_unop
@@ -188,6 +191,50 @@ def field_of_struct(e: n.Expr) -> n.Expr | None:
     if s.op != n.STRUCT or not all(removable(f) for k, f in enumerate(s.src) if k != e.arg):
         return None
     return s.src[e.arg]
+
+
+@rules.rule(n.LET)
+def struct_let_fields(e: n.Expr) -> n.Expr | None:
+    """``let x = {f0, f1}; body`` -> ``body[x.$k := fk]`` when ``body`` reads ``x`` only by field
+    and binds none of the names involved (no capture). A field read several times is one shared
+    node afterwards, which ``cse`` computes once; a field never read is dropped only if removable."""
+    value, body = e.src
+    if value.op != n.STRUCT:
+        return None
+    name = e.arg
+    binders = set(bound_names(body))
+    if name in binders or any(free_vars(f) & binders for f in value.src):
+        return None
+    memo: dict[n.Expr, n.Expr] = {}
+    used: set[int] = set()
+
+    def go(x: n.Expr) -> n.Expr:
+        if name not in free_vars(x):
+            return x
+        done = memo.get(x)
+        if done is not None:
+            return done
+        if x.op == n.GETFIELD and x.src[0].op == n.IDENT and x.src[0].arg == name:
+            used.add(x.arg)
+            out = value.src[x.arg]
+        elif x.op == n.IDENT:
+            raise _WholeUse
+        else:
+            out = x.replace(src=tuple(go(c) for c in x.src))
+        memo[x] = out
+        return out
+
+    try:
+        out = go(body)
+    except _WholeUse:
+        return None
+    if not all(removable(f) for k, f in enumerate(value.src) if k not in used):
+        return None
+    return out
+
+
+class _WholeUse(Exception):
+    """The struct is used as a whole somewhere."""
 
 
 @rules.rule(n.LEN)

@@ -35,7 +35,7 @@ def _producer(e: n.Expr) -> n.Expr | None:
     return None
 
 
-def _peel_map(loop: n.Expr) -> tuple[list[tuple[str, n.Expr]], n.Expr] | None:
+def peel_map(loop: n.Expr) -> tuple[list[tuple[str, n.Expr]], n.Expr] | None:
     """``(lets, value)`` when the loop body is ``let ...; merge(b, value)``: one unconditional
     merge per iteration (a map), the builder used nowhere else."""
     (bname, _), _, _ = loop.src[-1].params
@@ -191,7 +191,7 @@ def fuse_single(e: n.Expr) -> n.Expr | None:
     fresh = Fresh(e)
     consumer = _Consumer(func, fresh)
     (pb, _), (pi, _), (px, pxty) = pfunc.params
-    if consumer.uses_index and _peel_map(prod) is None:
+    if consumer.uses_index and peel_map(prod) is None:
         return None  # with a filter, the consumer's index is not the producer's
     # The consumer's body goes inside the producer's: no producer name may capture a free name of
     # the consumer. Rename only on a clash (renaming rebuilds the producer's body).
@@ -220,7 +220,7 @@ def fuse_zip(e: n.Expr) -> n.Expr | None:
     maps = {}
     for k, it in enumerate(iters):
         prod = _producer(it.src[0]) if it.arg == "vec" else None
-        if prod is not None and (shape := _peel_map(prod)) is not None:
+        if prod is not None and (shape := peel_map(prod)) is not None:
             maps[k] = (prod, shape)
     if not maps:
         return None
@@ -236,13 +236,14 @@ def fuse_zip(e: n.Expr) -> n.Expr | None:
         else:
             slots.append((len(new_iters), 1))
             new_iters.append(it)
+    new_iters, where = _canonical_zip(new_iters)
     elem_types = [it.ty.elem for it in new_iters]  # type: ignore[union-attr]
     elem_ty = elem_types[0] if len(elem_types) == 1 else T.Struct(tuple(elem_types))
     nb, ni, ne = fresh(consumer.bname), fresh("i"), fresh("e")
     e_new, i_new = n.ident(ne, elem_ty), n.ident(ni, T.I64)
 
     def part(pos: int) -> n.Expr:
-        return e_new if len(elem_types) == 1 else n.getfield(e_new, pos)
+        return e_new if len(elem_types) == 1 else n.getfield(e_new, where[pos])
 
     lets: list[tuple[str, n.Expr]] = []
     comps = []
@@ -263,6 +264,29 @@ def fuse_zip(e: n.Expr) -> n.Expr | None:
     return n.for_(new_iters, builder, lam)
 
 
+def _canonical_zip(iters: list[n.Expr]) -> tuple[list[n.Expr], list[int]]:
+    """The zipped iterators without repeats, plain vectors named by parameters or lets first in
+    name order (so loops over the same vectors zip them alike and ``fuse_horizontal`` sees one
+    iteration space); and where each original iterator went."""
+
+    def key(j: int) -> tuple:
+        it = iters[j]
+        if it.arg == "vec" and it.src[0].op == n.IDENT:
+            return (0, it.src[0].arg, j)
+        return (1, "", j)
+
+    out: list[n.Expr] = []
+    slot: dict[n.Expr, int] = {}
+    where = [0] * len(iters)
+    for j in sorted(range(len(iters)), key=key):
+        it = iters[j]
+        if it not in slot:
+            slot[it] = len(out)
+            out.append(it)
+        where[j] = slot[it]
+    return out, where
+
+
 def _map_over_vector(e: n.Expr) -> tuple[n.Expr, n.Expr, list, n.Expr] | None:
     """``(loop, vector, lets, value)`` when ``e`` is the result of a map over one plain vector."""
     prod = _producer(e)
@@ -271,7 +295,7 @@ def _map_over_vector(e: n.Expr) -> tuple[n.Expr, n.Expr, list, n.Expr] | None:
     piters = n.for_parts(prod)[0]
     if len(piters) != 1 or piters[0].arg != "vec":
         return None
-    shape = _peel_map(prod)
+    shape = peel_map(prod)
     if shape is None:
         return None
     return prod, piters[0].src[0], shape[0], shape[1]

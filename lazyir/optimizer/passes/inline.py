@@ -7,7 +7,13 @@
   and either the use is evaluated whenever the ``let`` is (not in a branch of an ``if``) or
   ``v`` can be skipped (``analysis.removable``: it cannot fail and merges into no outside
   builder): moving a failing ``v`` into a branch would lose its error;
-- ``x`` is unused and ``v`` is removable.
+- ``x`` is unused and ``v`` is removable;
+- ``v`` is a map (an appender loop over whole vectors merging once per iteration) and every use
+  of ``x`` is the vector of a loop or of ``len``, none inside a lambda or a branch: each consumer
+  then loops over the map's inputs and fuses with it (``fuse_vertical``); consumers over the same
+  vectors become one loop (``fuse_horizontal``) and ``cse`` computes the map's body once there.
+  Frontends bind every library call to a name, so a value used twice (``d1`` in Black-Scholes)
+  would otherwise cost a pass over memory to write it and one per use to read it.
 
 Moving ``v`` to its use relies on builders being linear (docs/ir.md): no other code in the
 ``let``'s body touches a builder that ``v`` merges into.
@@ -26,12 +32,15 @@ from __future__ import annotations
 from collections import Counter
 
 from ...ir import nodes as n
+from ...ir import types as T
 from ...ir.analysis import Fresh, free_vars, removable, substitute
 from ...ir.deep import run_deep
 from ..pipeline import register
+from .fuse_vertical import peel_map
 
-#: Use flags: the use may not be evaluated (``if`` branch, lambda body), or evaluated many times.
-LAZY, REPEATED = 1, 2
+#: Use flags: the use may not be evaluated (``if`` branch, lambda body), or evaluated many times,
+#: or is not the vector of a loop or of ``len``.
+LAZY, REPEATED, NOT_LOOPED = 1, 2, 4
 
 Uses = dict[str, tuple[int, int]]  # name -> (number of uses, capped at 2; flags)
 
@@ -90,7 +99,10 @@ class _Inliner:
             pending.unbind(name)  # below this binder, `name` is this let's variable
             trivial = value.op in (n.IDENT, n.LIT)
             once = count == 1 and not flags & REPEATED and not (flags & LAZY and not removable(value))
-            if trivial or once:
+            shared_map = count > 1 and not flags & (LAZY | REPEATED | NOT_LOOPED) and is_vector_map(value)
+            if trivial or shared_map:
+                pending.bind(name, value, single=False)
+            elif once:
                 pending.bind(name, value, single=not trivial)
             elif count == 0 and removable(value):
                 continue
@@ -114,7 +126,9 @@ class _Inliner:
             return done
         out: Uses
         if e.op == n.IDENT:
-            out = {e.arg: (1, 0)}
+            out = {e.arg: (1, NOT_LOOPED)}
+        elif e.op in (n.ITER, n.LEN) and e.src[0].op == n.IDENT and (e.op == n.LEN or e.arg == "vec"):
+            out = {e.src[0].arg: (1, 0)}
         elif e.op == n.LAMBDA:
             params = {p for p, _ in e.params}
             out = {k: (count, LAZY | REPEATED) for k, (count, _) in self.uses(e.body).items() if k not in params}
@@ -166,6 +180,17 @@ class _Pending:
         for name in mapping.keys() & self.single:
             self.unbind(name)
         return out
+
+
+def is_vector_map(e: n.Expr) -> bool:
+    """``result(for(vectors, appender, |b, i, x| lets; merge(b, v)))``: one element per element
+    of its input vectors."""
+    if e.op != n.RESULT or e.src[0].op != n.FOR:
+        return False
+    iters, builder, _ = n.for_parts(e.src[0])
+    if builder.op != n.NEWBUILDER or not isinstance(builder.arg, T.Appender):
+        return False
+    return all(it.op == n.ITER and it.arg == "vec" for it in iters) and peel_map(e.src[0]) is not None
 
 
 @register("inline")

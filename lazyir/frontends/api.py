@@ -1,0 +1,40 @@
+"""``lazyir.evaluate`` and ``lazyir.explain`` on lazy values of any frontend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import graph
+from .numpy.array import ndarray, unwrap
+
+
+def evaluate(values: tuple) -> Any:
+    out = unwrap(list(values))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _nodes(value: Any) -> list[graph.Node]:
+    found: list[graph.Node] = []
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, ndarray):
+            found.append(v._node)
+        elif isinstance(v, (list, tuple)):
+            stack.extend(reversed(v))
+        elif isinstance(v, dict):
+            stack.extend(reversed(list(v.values())))
+    return found
+
+
+def explain_values(value: Any, passes: Any = None) -> str:
+    nodes = _nodes(value)
+    if not nodes:
+        raise TypeError(f"nothing lazy to explain in {type(value).__name__}")
+    todo = [m for m in dict.fromkeys(nodes) if not m.known]
+    if not todo:
+        return "(every value is already computed: no program)"
+    from .. import engine
+
+    prog, _ = graph.program(todo)
+    return engine.explain(prog, passes)

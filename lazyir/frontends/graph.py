@@ -1,0 +1,185 @@
+"""The lazy value graph shared by the frontends, and its evaluation as one IR program.
+
+A ``Node`` is one captured library call: its inputs (other nodes), its result's NumPy dtype and
+shape, how to write it in IR (``build``: IR expressions of the inputs -> IR expression of the
+result) and how to compute it eagerly with the real library (``eager``: input values -> value).
+A node whose value is known (an input array, or a node evaluated before) is a leaf: it becomes a
+parameter of the program.
+
+``evaluate(nodes)`` assembles every node the requested ones need into one program: leaves are the
+parameters (in order of first use), every other node a ``let`` (in dependency order), the result a
+struct of the requested nodes. Names are positional, so the same computation over other arrays of
+the same kinds is the same program, and compiles once. The optimizer then inlines the ``let``s and
+fuses the loops. Small inputs run eagerly instead (``config.eager_threshold``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import engine
+from ..config import config
+from ..ir import nodes as n
+from ..ir import types as T
+
+Build = Callable[[list[n.Expr]], n.Expr]
+
+
+class Node:
+    """One lazy value: a library call on other lazy values, or a known value (a leaf)."""
+
+    __slots__ = ("inputs", "build", "eager", "dtype", "shape", "value", "label", "__weakref__")
+
+    def __init__(
+        self,
+        inputs: Sequence[Node],
+        build: Build | None,
+        eager: Callable[..., Any],
+        dtype: np.dtype,
+        shape: tuple,
+        label: str = "",
+    ):
+        self.inputs = tuple(inputs)
+        self.build = build
+        self.eager = eager
+        self.dtype = np.dtype(dtype)
+        self.shape = shape
+        self.value: Any = None
+        self.label = label
+
+    @classmethod
+    def leaf(cls, value: np.ndarray | np.generic) -> Node:
+        node = cls((), None, _no_eager, value.dtype, tuple(np.shape(value)), "input")
+        node.value = value
+        return node
+
+    @property
+    def known(self) -> bool:
+        return self.value is not None
+
+    def set_value(self, value: Any) -> None:
+        """Make this node a leaf holding ``value``; its inputs can be freed."""
+        self.value = value
+        self.inputs = ()
+        self.build = None
+        self.eager = _no_eager
+
+    def __repr__(self) -> str:
+        state = "known" if self.known else "lazy"
+        return f"<Node {self.label} {self.dtype} {self.shape} {state}>"
+
+
+def _no_eager(*_: Any) -> Any:  # pragma: no cover - leaves are never recomputed
+    raise AssertionError("a leaf has no computation")
+
+
+def ir_scalar(dtype: np.dtype) -> T.Scalar:
+    return T.scalar_of_dtype(dtype)
+
+
+def ir_type(node: Node) -> T.Type:
+    """A 0-d value is an IR scalar; any other shape is the C-ordered ``vec`` of its elements."""
+    s = ir_scalar(node.dtype)
+    return s if node.shape == () else T.Vec(s)
+
+
+def order(roots: Sequence[Node]) -> tuple[list[Node], list[Node]]:
+    """``(leaves, computed)``: the known nodes the roots need, in order of first use, and the
+    unknown ones in dependency order (inputs first). Iterative: graphs can be deep."""
+    leaves: list[Node] = []
+    computed: list[Node] = []
+    seen: set[int] = set()
+    for root in roots:
+        stack: list[tuple[Node, bool]] = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                computed.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if node.known:
+                leaves.append(node)
+                continue
+            stack.append((node, True))
+            for inp in reversed(node.inputs):
+                if id(inp) not in seen:
+                    stack.append((inp, False))
+    return leaves, computed
+
+
+def program(roots: Sequence[Node]) -> tuple[n.Expr, list[Node]]:
+    """The IR program computing ``roots`` and its leaves (the arguments, in parameter order)."""
+    leaves, computed = order(roots)
+    names: dict[int, n.Expr] = {}
+    params = []
+    for j, leaf in enumerate(leaves):
+        ty = ir_type(leaf)
+        names[id(leaf)] = n.ident(f"a{j}", ty)
+        params.append((f"a{j}", ty))
+    lets = []
+    for j, node in enumerate(computed):
+        assert node.build is not None, node
+        value = node.build([names[id(i)] for i in node.inputs])
+        lets.append((f"t{j}", value))
+        names[id(node)] = n.ident(f"t{j}")
+    outs = [names[id(r)] for r in roots]
+    body = outs[0] if len(outs) == 1 else n.make_struct(*outs)
+    for name, value in reversed(lets):
+        body = n.let(name, value, body)
+    return n.lam(params, body), leaves
+
+
+def arguments(leaves: Sequence[Node]) -> list[Any]:
+    """The arrays passed for the leaves: C-ordered, flattened (0-d values as scalars)."""
+    out = []
+    for leaf in leaves:
+        v = leaf.value
+        if leaf.shape == ():
+            out.append(np.asarray(v)[()])
+        else:
+            out.append(np.ascontiguousarray(v).reshape(-1))
+    return out
+
+
+def _small(leaves: Sequence[Node], computed: Sequence[Node]) -> bool:
+    limit = config.options.eager_threshold
+    if limit <= 0:
+        return False
+    sizes = (int(np.prod(x.shape)) if x.shape else 1 for x in itertools.chain(leaves, computed))
+    return max(sizes, default=0) < limit
+
+
+def _eager(computed: Sequence[Node]) -> None:
+    for node in computed:
+        node.set_value(node.eager(*[i.value for i in node.inputs]))
+
+
+def evaluate(roots: Sequence[Node]) -> list[Any]:
+    """Compute the roots (each once, in one program) and make them leaves; their values."""
+    todo = [r for r in dict.fromkeys(roots) if not r.known]
+    if todo:
+        leaves, computed = order(todo)
+        if _small(leaves, computed):
+            _eager(computed)
+        else:
+            prog, leaves = program(todo)
+            fn = engine.compile(prog)
+            out = fn(*arguments(leaves))
+            values = [out] if len(todo) == 1 else list(out)
+            for node, value in zip(todo, values, strict=True):
+                node.set_value(_shaped(value, node))
+    return [r.value for r in roots]
+
+
+def _shaped(value: Any, node: Node) -> Any:
+    if node.shape == ():
+        return node.dtype.type(value)
+    arr = np.asarray(value)
+    assert arr.dtype == node.dtype, (arr.dtype, node.dtype, node)
+    return arr.reshape(node.shape)

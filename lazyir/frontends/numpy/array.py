@@ -1,0 +1,927 @@
+"""The lazy ``ndarray`` and the calls it captures: ufuncs, reductions, views, indexing.
+
+Every operation checks its arguments at the call, as NumPy does (dtypes by NumPy's own type
+resolution, NEP 50 for Python scalars; shapes by broadcasting), and returns a lazy array whose
+node knows both its IR and its eager NumPy computation. Operations without an IR form evaluate
+their inputs, run on NumPy, warn once (``EagerFallbackWarning``) and wrap the result.
+"""
+
+from __future__ import annotations
+
+import builtins
+import operator
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ...ir import nodes as n
+from ...ir import types as T
+from .. import fallback
+from ..graph import Node, evaluate, ir_scalar
+from . import loops
+from . import scalar as S
+
+_IR_DTYPES = frozenset(
+    np.dtype(t)
+    for t in ("bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64")
+)
+
+#: Unevaluated nodes, so that a write into an array first computes what still reads it.
+_pending: weakref.WeakSet[Node] = weakref.WeakSet()
+
+
+def supported(dtype: np.dtype) -> bool:
+    return np.dtype(dtype) in _IR_DTYPES
+
+
+def _new(node: Node) -> ndarray:
+    if not node.known:
+        _pending.add(node)
+    return ndarray(node)
+
+
+def wrap(value: Any) -> Any:
+    """NumPy results back into the lazy world: arrays become lazy leaves, the rest stays."""
+    if isinstance(value, np.ndarray):
+        return ndarray(Node.leaf(value))
+    if isinstance(value, tuple):
+        return tuple(wrap(v) for v in value)
+    if isinstance(value, list):
+        return [wrap(v) for v in value]
+    return value
+
+
+def unwrap(value: Any) -> Any:
+    """Lazy arrays inside ``value`` (nested lists, tuples, dicts) replaced by their NumPy values,
+    all computed by one program."""
+    found: list[Node] = []
+
+    def collect(v: Any) -> None:
+        if isinstance(v, ndarray):
+            found.append(v._node)
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                collect(x)
+        elif isinstance(v, dict):
+            for x in v.values():
+                collect(x)
+
+    collect(value)
+    if found:
+        evaluate(found)
+
+    def rebuild(v: Any) -> Any:
+        if isinstance(v, ndarray):
+            return v._node.value
+        if isinstance(v, tuple) and not hasattr(v, "_fields"):
+            return tuple(rebuild(x) for x in v)
+        if isinstance(v, list):
+            return [rebuild(x) for x in v]
+        if isinstance(v, dict):
+            return {k: rebuild(x) for k, x in v.items()}
+        return v
+
+    return rebuild(value)
+
+
+def eager_call(name: str, func: Callable[..., Any], args: tuple, kwargs: dict, reason: str = "") -> Any:
+    """Run ``func`` on NumPy with every lazy argument evaluated; warn once; wrap the result."""
+    result = func(*unwrap(args), **unwrap(kwargs))
+    fallback.note(name, reason)
+    return wrap(result)
+
+
+def as_node(x: Any) -> Node:
+    if isinstance(x, ndarray):
+        return x._node
+    return Node.leaf(np.asarray(x))
+
+
+# --- operands -------------------------------------------------------------------------------
+class _Operand:
+    """A ufunc operand: a node (lazy or known array), or a Python scalar (weakly typed)."""
+
+    __slots__ = ("node", "py")
+
+    def __init__(self, node: Node | None, py: Any = None):
+        self.node, self.py = node, py
+
+    @property
+    def dtype_for_resolution(self) -> Any:
+        if self.node is not None:
+            return self.node.dtype
+        if isinstance(self.py, bool):
+            return np.dtype(bool)
+        return type(self.py)
+
+    @property
+    def shape(self) -> tuple:
+        return self.node.shape if self.node is not None else ()
+
+
+def _operand(x: Any) -> _Operand | None:
+    if isinstance(x, ndarray):
+        return _Operand(x._node)
+    if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
+        return _Operand(None, x)
+    if isinstance(x, (np.ndarray, np.generic)):
+        return _Operand(Node.leaf(np.asarray(x) if isinstance(x, np.ndarray) else x))
+    if isinstance(x, (list, tuple)):
+        try:
+            arr = np.asarray(x)
+        except (ValueError, TypeError):
+            return None
+        if arr.dtype == object:
+            return None
+        return _Operand(Node.leaf(arr))
+    return None
+
+
+def _literal(value: Any, dtype: np.dtype) -> n.Expr:
+    """A Python scalar as a literal of ``dtype``; out-of-range ints raise like NumPy does."""
+    if isinstance(value, int) and not isinstance(value, bool) and dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if not info.min <= value <= info.max:
+            raise OverflowError(f"Python integer {value} out of bounds for {dtype}")
+    with np.errstate(all="ignore"):
+        v = dtype.type(value)
+    return n.lit(v.item() if dtype.kind != "b" else bool(v), ir_scalar(dtype))
+
+
+# --- ufuncs ---------------------------------------------------------------------------------
+def apply_ufunc(ufunc: np.ufunc, inputs: Sequence[Any], kwargs: dict) -> Any:
+    """``ufunc(*inputs, **kwargs)``, lazily when lazyir can write it in IR."""
+    name = ufunc.__name__
+    entry = S.UFUNCS.get(name)
+    ops = [_operand(x) for x in inputs]
+    reason = ""
+    if kwargs:
+        reason = f"arguments {sorted(kwargs)}"
+    elif entry is None:
+        reason = "no IR form yet"
+    elif ufunc.nout != 1 or any(op is None for op in ops):
+        reason = "argument types"
+    elif name in S.FLOAT_ONLY and not all(op.node is None or op.node.dtype.kind == "f" for op in ops):
+        reason = "integer inputs"
+    if reason:
+        return eager_call(name, ufunc, tuple(inputs), kwargs, reason)
+    try:
+        dtypes = ufunc.resolve_dtypes(tuple(op.dtype_for_resolution for op in ops) + (None,))
+    except (TypeError, np.exceptions.DTypePromotionError):
+        return ufunc(*unwrap(tuple(inputs)))  # NumPy raises its own error
+    if not all(supported(d) for d in dtypes):
+        return eager_call(name, ufunc, tuple(inputs), kwargs, f"dtype {dtypes[-1]}")
+    in_dtypes, out_dtype = dtypes[:-1], dtypes[-1]
+    if name == "power" and out_dtype.kind in "iu":
+        # NumPy raises for negative integer exponents; lazyir checks known exponents now.
+        exp = ops[1]
+        if exp.node is not None and not exp.node.known:
+            return eager_call(name, ufunc, tuple(inputs), kwargs, "integer power of a lazy exponent")
+        values = np.asarray(exp.py if exp.node is None else exp.node.value)
+        if values.size and np.any(values < 0):
+            raise ValueError("Integers to negative integer powers are not allowed.")
+    shape = np.broadcast_shapes(*(op.shape for op in ops))
+    return _new(_elementwise_node(name, ufunc, entry[1], ops, in_dtypes, out_dtype, shape))
+
+
+def _elementwise_node(
+    name: str,
+    ufunc: Callable[..., Any],
+    builder: Callable[..., n.Expr],
+    ops: Sequence[_Operand],
+    in_dtypes: Sequence[np.dtype],
+    out_dtype: np.dtype,
+    shape: tuple,
+) -> Node:
+    nodes: list[Node] = []
+    for op in ops:
+        if op.node is not None and all(op.node is not m for m in nodes):
+            nodes.append(op.node)
+    literals = [None if op.node is not None else _literal(op.py, dt) for op, dt in zip(ops, in_dtypes, strict=True)]
+    loop_ty = ir_scalar(in_dtypes[0])
+    out_ty = ir_scalar(out_dtype)
+    positions = [None if op.node is None else next(j for j, m in enumerate(nodes) if m is op.node) for op in ops]
+    shapes = [op.shape for op in ops]
+    src_tys = [None if op.node is None else ir_scalar(op.node.dtype) for op in ops]
+    in_tys = [ir_scalar(d) for d in in_dtypes]
+
+    def build(args: list[n.Expr]) -> n.Expr:
+        operands: list[Any] = []
+        for pos, lit, shp in zip(positions, literals, shapes, strict=True):
+            if pos is None:
+                operands.append(lit)
+            elif shp == ():
+                operands.append(args[pos])
+            else:
+                operands.append((args[pos], shp))
+
+        def fn(elems: list[n.Expr]) -> n.Expr:
+            conv = [
+                e if src is None else S.cast(e, src, dst) for e, src, dst in zip(elems, src_tys, in_tys, strict=True)
+            ]
+            return builder(loop_ty, *conv)
+
+        return loops.elementwise(shape, operands, fn, out_ty)
+
+    py = [op.py for op in ops]
+
+    def eager(*values: Any) -> Any:
+        it = iter(values)
+        byn = {id(m): v for m, v in zip(nodes, values, strict=True)}
+        del it
+        args = [p if op.node is None else byn[id(op.node)] for op, p in zip(ops, py, strict=True)]
+        with np.errstate(all="ignore"):
+            return np.asarray(ufunc(*args))[()] if shape == () else ufunc(*args)
+
+    return Node(nodes, build, eager, out_dtype, shape, name)
+
+
+def cast_node(node: Node, dtype: np.dtype) -> Node:
+    if node.dtype == dtype:
+        return node
+    src, dst = ir_scalar(node.dtype), ir_scalar(dtype)
+    shape = node.shape
+
+    def build(args: list[n.Expr]) -> n.Expr:
+        x = args[0]
+        if shape == ():
+            return S.cast(x, src, dst)
+        return loops.elementwise(shape, [(x, shape)], lambda e: S.cast(e[0], src, dst), dst)
+
+    def eager(v: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return np.asarray(v).astype(dtype)[()] if shape == () else np.asarray(v).astype(dtype)
+
+    return Node([node], build, eager, dtype, shape, "astype")
+
+
+def where(cond: Any, x: Any, y: Any) -> Any:
+    ops = [_operand(v) for v in (cond, x, y)]
+    if any(op is None for op in ops):
+        return eager_call("where", np.where, (cond, x, y), {})
+    try:
+        out = np.result_type(*(op.node.dtype if op.node is not None else op.py for op in ops[1:]))
+    except TypeError:
+        return np.where(*unwrap((cond, x, y)))
+    dts = [ops[0].dtype_for_resolution if ops[0].node is not None else np.dtype(bool), out, out]
+    if isinstance(dts[0], type):
+        dts[0] = np.dtype(bool)
+    if not all(supported(d) for d in [np.dtype(d) for d in dts]):
+        return eager_call("where", np.where, (cond, x, y), {}, "dtype")
+    shape = np.broadcast_shapes(*(op.shape for op in ops))
+    # the condition is tested as a bool; the branches are cast to the common type
+    cond_dt = ops[0].node.dtype if ops[0].node is not None else np.dtype(bool)
+    node = _elementwise_node(
+        "where",
+        np.where,
+        lambda ty, c, a, b: n.select(n.cast(T.BOOL, c), a, b),
+        ops,
+        [cond_dt, out, out],
+        out,
+        shape,
+    )
+    # the select's first operand keeps its own type: rebuild with the condition's type as loop type
+    return _new(node)
+
+
+# --- reductions -----------------------------------------------------------------------------
+def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    from numpy.lib.array_utils import normalize_axis_tuple
+
+    return normalize_axis_tuple(axis, ndim)
+
+
+_REDUCE_OPS = {"sum": "+", "prod": "*", "min": "min", "max": "max"}
+
+
+def _identity(op: str, dtype: np.dtype) -> Any:
+    if op == "+":
+        return 0
+    if op == "*":
+        return 1
+    if dtype.kind == "f":
+        return np.inf if op == "min" else -np.inf
+    info = np.iinfo(dtype)
+    return info.max if op == "min" else info.min
+
+
+def reduce(
+    x: Any, kind: str, axis: Any = None, keepdims: bool = False, dtype: Any = None, eager: Callable | None = None
+) -> Any:
+    """``sum prod min max`` (and ``any all`` through them) over ``axis``."""
+    node = as_node(x)
+    if not supported(node.dtype) or (dtype is not None and not supported(np.dtype(dtype))):
+        return eager_call(kind, getattr(np, kind), (x,), dict(axis=axis, keepdims=keepdims), "dtype")
+    axes = _axes(axis, len(node.shape))
+    func = getattr(np, kind)
+    kw = {} if dtype is None else {"dtype": dtype}
+    acc = np.asarray(func(np.ones(1, node.dtype), **kw)).dtype
+    if kind in ("min", "max") and any(node.shape[a] == 0 for a in axes):
+        func(np.empty(node.shape, node.dtype), axis=axis)  # NumPy's own error
+    op = _REDUCE_OPS[kind]
+    return _new(
+        _reduce_node(node, axes, keepdims, acc, op, kind, lambda v: func(v, axis=axis, keepdims=keepdims, **kw))
+    )
+
+
+def _reduce_node(
+    node: Node,
+    axes: tuple[int, ...],
+    keepdims: bool,
+    acc: np.dtype,
+    op: str,
+    label: str,
+    eager: Callable[[Any], Any],
+    conv: Callable[[n.Expr], n.Expr] | None = None,
+) -> Node:
+    """Reduce ``node`` over ``axes`` with merge operator ``op`` in dtype ``acc``; ``conv`` maps an
+    element (default: cast to ``acc``)."""
+    shape = node.shape
+    out_shape = (
+        tuple(1 if a in axes else d for a, d in enumerate(shape))
+        if keepdims
+        else tuple(d for a, d in enumerate(shape) if a not in axes)
+    )
+    src, acc_ty = ir_scalar(node.dtype), ir_scalar(acc)
+    merge_ty = T.U8 if acc_ty.is_bool else acc_ty
+    convert = conv or (lambda e: S.cast(e, src, merge_ty))
+    kept = [a for a in range(len(shape)) if a not in axes]
+    rows = loops.size_of([shape[a] for a in kept])
+    width = loops.size_of([shape[a] for a in axes])
+
+    def build(args: list[n.Expr]) -> n.Expr:
+        x = args[0]
+        if shape == ():
+            value = convert(x)
+        elif not kept:
+            value = loops.reduce_all(x, merge_ty, op, convert)
+            if out_shape != ():  # keepdims: a one-element array
+                value = n.vector(n.cast(T.BOOL, value) if acc_ty.is_bool else value)
+                return value
+        elif axes and axes == tuple(range(len(shape) - len(axes), len(shape))):
+            value = loops.reduce_rows(x, rows, width, merge_ty, op, convert)
+        elif not axes:
+            value = loops.elementwise(shape, [(x, shape)], lambda e: convert(e[0]), merge_ty)
+        else:
+            own = loops.c_strides([shape[a] for a in kept])
+            keep_strides = []
+            it = iter(own)
+            for a in range(len(shape)):
+                keep_strides.append(0 if a in axes else next(it))
+            ident = n.lit(_identity(op, merge_ty.numpy), merge_ty)
+            value = loops.reduce_scatter(x, shape, keep_strides, rows, merge_ty, op, ident, convert)
+        if acc_ty.is_bool:
+            if out_shape == ():
+                return n.cast(T.BOOL, value)
+            return loops.elementwise(out_shape, [(value, out_shape)], lambda e: n.cast(T.BOOL, e[0]), T.BOOL)
+        return value
+
+    def run(v: Any) -> Any:
+        with np.errstate(all="ignore"):
+            out = eager(v)
+        return np.asarray(out)[()] if out_shape == () else np.asarray(out)
+
+    return Node([node], build, run, acc, out_shape, label)
+
+
+def _bool_reduce(x: Any, kind: str, axis: Any, keepdims: bool) -> Any:
+    node = as_node(x)
+    if not supported(node.dtype):
+        return eager_call(kind, getattr(np, kind), (x,), dict(axis=axis, keepdims=keepdims), "dtype")
+    axes = _axes(axis, len(node.shape))
+    src = ir_scalar(node.dtype)
+    op = "max" if kind == "any" else "min"
+    func = getattr(np, kind)
+    out = _reduce_node(
+        node,
+        axes,
+        keepdims,
+        np.dtype(bool),
+        op,
+        kind,
+        lambda v: func(v, axis=axis, keepdims=keepdims),
+        conv=lambda e: n.cast(T.U8, n.cast(T.BOOL, e) if not src.is_bool else e),
+    )
+    return _new(out)
+
+
+def count_nonzero(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    node = as_node(x)
+    if not supported(node.dtype):
+        return eager_call("count_nonzero", np.count_nonzero, (x,), dict(axis=axis, keepdims=keepdims), "dtype")
+    axes = _axes(axis, len(node.shape))
+    out = _reduce_node(
+        node,
+        axes,
+        keepdims,
+        np.dtype(np.intp),
+        "+",
+        "count_nonzero",
+        lambda v: np.count_nonzero(v, axis=axis, keepdims=keepdims),
+        conv=lambda e: n.cast(T.I64, n.cast(T.BOOL, e)),
+    )
+    result = _new(out)
+    if axis is None and not keepdims:
+        return int(result)
+    return result
+
+
+def mean(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
+    node = as_node(x)
+    if not supported(node.dtype):
+        return eager_call("mean", np.mean, (x,), dict(axis=axis, dtype=dtype, keepdims=keepdims), "dtype")
+    kw = {} if dtype is None else {"dtype": dtype}
+    acc = np.asarray(np.mean(np.ones(1, node.dtype), **kw)).dtype
+    if not supported(acc):
+        return eager_call("mean", np.mean, (x,), dict(axis=axis, dtype=dtype, keepdims=keepdims), "dtype")
+    axes = _axes(axis, len(node.shape))
+    count = loops.size_of([node.shape[a] for a in axes])
+    total = _new(
+        _reduce_node(
+            node, axes, keepdims, acc, "+", "sum", lambda v: np.sum(v, axis=axis, dtype=acc, keepdims=keepdims)
+        )
+    )
+    return apply_ufunc(np.true_divide, [total, acc.type(count)], {}) if acc.kind == "f" else total
+
+
+def var(x: Any, axis: Any = None, dtype: Any = None, ddof: Any = 0, keepdims: bool = False, std: bool = False) -> Any:
+    node = as_node(x)
+    name = "std" if std else "var"
+    if not supported(node.dtype) or node.dtype.kind not in "biuf":
+        return eager_call(name, getattr(np, name), (x,), dict(axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
+    kw = {} if dtype is None else {"dtype": dtype}
+    acc = np.asarray(np.var(np.ones(2, node.dtype), **kw)).dtype
+    if not supported(acc) or acc.kind != "f":
+        return eager_call(name, getattr(np, name), (x,), dict(axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
+    axes = _axes(axis, len(node.shape))
+    count = loops.size_of([node.shape[a] for a in axes])
+    m = mean(ndarray(node), axis=axis, dtype=acc, keepdims=True)
+    centered = apply_ufunc(np.subtract, [ndarray(node), m], {})
+    if centered.dtype != acc:
+        centered = centered.astype(acc)
+    sq = apply_ufunc(np.multiply, [centered, centered], {})
+    total = reduce(sq, "sum", axis=axis, keepdims=keepdims, dtype=acc)
+    out = apply_ufunc(np.true_divide, [total, acc.type(max(count - ddof, 0))], {})
+    return apply_ufunc(np.sqrt, [out], {}) if std else out
+
+
+def arg_reduce(x: Any, kind: str, axis: Any = None, keepdims: bool = False) -> Any:
+    """``argmin``/``argmax``: the extreme value, then the first position holding it (NaN first)."""
+    node = as_node(x)
+    func = getattr(np, kind)
+    if not supported(node.dtype) or axis is not None or keepdims:
+        return eager_call(kind, func, (x,), dict(axis=axis, keepdims=keepdims), "axis" if axis is not None else "dtype")
+    if node.shape != () and loops.size_of(node.shape) == 0:
+        func(np.empty(node.shape, node.dtype))  # NumPy's own error
+    flat = node if len(node.shape) == 1 else reshape_node(node, (loops.size_of(node.shape),))
+    src = ir_scalar(node.dtype)
+    work = T.U8 if src.is_bool else src
+    ext = _reduce_node(
+        flat,
+        (0,),
+        False,
+        np.dtype(np.uint8) if src.is_bool else node.dtype,
+        "min" if kind == "argmin" else "max",
+        kind[3:],
+        lambda v: getattr(np, kind[3:])(v),
+    )
+    total = loops.size_of(flat.shape)
+
+    def build(args: list[n.Expr]) -> n.Expr:
+        xs, m = args
+        if flat.shape == ():
+            return loops.i64(0)
+
+        def conv_idx(e: n.Expr) -> n.Expr:
+            return e
+
+        b, i, e = n.ident("b"), n.ident("i"), n.ident("e")
+        ev = n.cast(work, e) if src.is_bool else e
+        hit = n.binop("==", ev, m)
+        if src.is_float:
+            hit = n.binop("||", hit, n.binop("&&", n.binop("!=", m, m), n.binop("!=", ev, ev)))
+        body = n.merge(b, n.select(hit, i, loops.i64(total)))
+        return n.result(
+            n.for_([xs], n.new_builder(T.Merger(T.I64, "min")), n.lam([("b", None), ("i", None), ("e", None)], body))
+        )
+
+    def run(v: Any, _m: Any) -> Any:
+        return np.intp(func(v))
+
+    return _new(Node([flat, ext], build, run, np.dtype(np.intp), (), kind))
+
+
+# --- shapes and views -----------------------------------------------------------------------
+def reshape_node(node: Node, shape: tuple[int, ...]) -> Node:
+    def build(args: list[n.Expr]) -> n.Expr:
+        x = args[0]
+        if node.shape == () and shape != ():
+            return n.vector(x)
+        if shape == () and node.shape != ():
+            return n.call(n.LOOKUP, x, loops.i64(0))
+        return x
+
+    return Node([node], build, lambda v: np.reshape(v, shape), node.dtype, shape, "reshape")
+
+
+def view_node(node: Node, shape: tuple[int, ...], strides: tuple[int, ...], offset: int, eager: Callable) -> Node:
+    """A strided view of a C-ordered ``node`` (element strides, may be negative or 0)."""
+    elem = ir_scalar(node.dtype)
+
+    def build(args: list[n.Expr]) -> n.Expr:
+        x = args[0]
+        if shape == ():
+            return n.call(n.LOOKUP, x, loops.i64(offset)) if node.shape != () else x
+        if node.shape == ():
+            return loops.elementwise(shape, [x], lambda e: e[0], elem)
+        return loops.gather(x, shape, strides, offset, elem)
+
+    return Node(
+        [node], build, lambda v: np.ascontiguousarray(eager(v)) if shape else eager(v), node.dtype, shape, "view"
+    )
+
+
+def _basic_view(shape: tuple[int, ...], key: tuple) -> tuple[tuple[int, ...], tuple[int, ...], int]:
+    """Shape, element strides and offset of ``x[key]`` for basic indices, from NumPy itself: the
+    same indexing applied to a strided dummy (no data) gives NumPy's own errors and results."""
+    itemsize = 8
+    dummy = (
+        np.lib.stride_tricks.as_strided(
+            np.zeros(1, np.int64),
+            shape=shape,
+            strides=tuple(s * itemsize for s in loops.c_strides(shape)),
+            writeable=False,
+        )
+        if all(shape)
+        else np.empty(shape, np.int64)
+    )
+    # a trailing Ellipsis keeps a 0-d result an array view (not a scalar), so its address is known
+    view = dummy[key if builtins.any(k is Ellipsis for k in key) else key + (Ellipsis,)]
+    if all(shape):
+        base = dummy.__array_interface__["data"][0]
+        offset = (view.__array_interface__["data"][0] - base) // itemsize
+    else:
+        offset = 0
+    return view.shape, tuple(s // itemsize for s in view.strides), offset
+
+
+def _is_basic(key: tuple) -> bool:
+    return all(
+        k is None or k is Ellipsis or isinstance(k, (slice, int, np.integer)) and not isinstance(k, bool) for k in key
+    )
+
+
+# --- the array ------------------------------------------------------------------------------
+def _binary(ufunc: np.ufunc, reflected: bool = False) -> Callable[[ndarray, Any], Any]:
+    def method(self: ndarray, other: Any) -> Any:
+        if _operand(other) is None and not isinstance(other, ndarray):
+            return NotImplemented
+        args = [other, self] if reflected else [self, other]
+        return apply_ufunc(ufunc, args, {})
+
+    return method
+
+
+def _unary(ufunc: np.ufunc) -> Callable[[ndarray], Any]:
+    return lambda self: apply_ufunc(ufunc, [self], {})
+
+
+class ndarray:  # noqa: N801 - NumPy's name
+    """A lazy NumPy array: operations build a program; reading values runs it."""
+
+    __slots__ = ("_node", "_view", "__weakref__")
+    __array_priority__ = 1000
+
+    def __init__(self, node: Node, view: tuple[ndarray, tuple] | None = None):
+        self._node = node
+        self._view = view
+
+    # attributes
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._node.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._node.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self._node.shape)
+
+    @property
+    def size(self) -> int:
+        return loops.size_of(self._node.shape)
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.itemsize
+
+    @property
+    def T(self) -> ndarray:  # noqa: N802
+        return self.transpose()
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    # evaluation
+    def _value(self) -> Any:
+        return evaluate([self._node])[0]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        v = np.asarray(self._value())
+        if dtype is not None:
+            v = v.astype(dtype, copy=False)
+        return v.copy() if copy else v
+
+    def __repr__(self) -> str:
+        return repr(np.asarray(self._value())).replace("array(", "lazyir.ndarray(", 1)
+
+    def __str__(self) -> str:
+        return str(np.asarray(self._value()))
+
+    def __float__(self) -> float:
+        return float(np.asarray(self._value()))
+
+    def __int__(self) -> int:
+        return int(np.asarray(self._value()))
+
+    def __index__(self) -> int:
+        return operator.index(np.asarray(self._value())[()])
+
+    def __bool__(self) -> bool:
+        return bool(np.asarray(self._value()))
+
+    def __complex__(self) -> complex:
+        return complex(np.asarray(self._value()))
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d array")
+        return iter(wrap(list(np.asarray(self._value()))))
+
+    def tolist(self) -> Any:
+        return np.asarray(self._value()).tolist()
+
+    def item(self, *args: Any) -> Any:
+        return np.asarray(self._value()).item(*args)
+
+    def __hash__(self) -> int:  # unhashable, like NumPy arrays
+        raise TypeError("unhashable type: 'lazyir.numpy.ndarray'")
+
+    # NumPy protocols
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method == "__call__":
+            if ufunc is np.matmul and not kwargs:
+                from . import api
+
+                return api.matmul(*inputs)
+            return apply_ufunc(ufunc, inputs, kwargs)
+        if method == "reduce" and len(inputs) == 1 and set(kwargs) <= {"axis", "keepdims", "dtype"}:
+            kind = {"add": "sum", "multiply": "prod", "minimum": "min", "maximum": "max"}.get(ufunc.__name__)
+            axis = kwargs.get("axis", 0)
+            if kind is not None:
+                return reduce(inputs[0], kind, axis, kwargs.get("keepdims", False), kwargs.get("dtype"))
+            if ufunc.__name__ in ("logical_and", "logical_or"):
+                return _bool_reduce(
+                    inputs[0], "all" if ufunc.__name__ == "logical_and" else "any", axis, kwargs.get("keepdims", False)
+                )
+        return eager_call(f"{ufunc.__name__}.{method}", getattr(ufunc, method), inputs, kwargs)
+
+    def __array_function__(self, func: Callable, types: Any, args: tuple, kwargs: dict) -> Any:
+        from . import api
+
+        impl = api.IMPLEMENTED.get(func)
+        if impl is not None:
+            return impl(*args, **kwargs)
+        return eager_call(getattr(func, "__name__", str(func)), func, args, kwargs)
+
+    # operators
+    __add__, __radd__ = _binary(np.add), _binary(np.add, True)
+    __sub__, __rsub__ = _binary(np.subtract), _binary(np.subtract, True)
+    __mul__, __rmul__ = _binary(np.multiply), _binary(np.multiply, True)
+    __truediv__, __rtruediv__ = _binary(np.true_divide), _binary(np.true_divide, True)
+    __floordiv__, __rfloordiv__ = _binary(np.floor_divide), _binary(np.floor_divide, True)
+    __mod__, __rmod__ = _binary(np.remainder), _binary(np.remainder, True)
+    __rpow__ = _binary(np.power, True)
+    __and__, __rand__ = _binary(np.bitwise_and), _binary(np.bitwise_and, True)
+    __or__, __ror__ = _binary(np.bitwise_or), _binary(np.bitwise_or, True)
+    __xor__, __rxor__ = _binary(np.bitwise_xor), _binary(np.bitwise_xor, True)
+    __lshift__, __rlshift__ = _binary(np.left_shift), _binary(np.left_shift, True)
+    __rshift__, __rrshift__ = _binary(np.right_shift), _binary(np.right_shift, True)
+    __eq__ = _binary(np.equal)  # type: ignore[assignment]
+    __ne__ = _binary(np.not_equal)  # type: ignore[assignment]
+    __lt__, __le__ = _binary(np.less), _binary(np.less_equal)
+    __gt__, __ge__ = _binary(np.greater), _binary(np.greater_equal)
+    __neg__, __pos__ = _unary(np.negative), _unary(np.positive)
+    __abs__, __invert__ = _unary(np.absolute), _unary(np.invert)
+
+    def __pow__(self, other: Any) -> Any:
+        # ndarray.__pow__'s fast paths for scalar exponents (2 -> square, 0.5 -> sqrt, ...)
+        if type(other) in (int, float) and other in (2, 0.5, 1, -1):
+            if self.dtype.kind == "f" or (other in (1, 2) and self.dtype.kind in "iu"):
+                fast = {2: np.square, 0.5: np.sqrt, 1: np.positive, -1: np.reciprocal}[other]
+                return apply_ufunc(fast, [self], {})
+        if _operand(other) is None:
+            return NotImplemented
+        return apply_ufunc(np.power, [self, other], {})
+
+    def __matmul__(self, other: Any) -> Any:
+        from . import api
+
+        return api.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        from . import api
+
+        return api.matmul(other, self)
+
+    # methods
+    def astype(self, dtype: Any, copy: bool = True) -> ndarray:
+        dt = np.dtype(dtype)
+        if not (supported(dt) and supported(self.dtype)):
+            return eager_call("astype", lambda a: a.astype(dt), (self,), {}, f"dtype {dt}")
+        if dt == self.dtype:
+            return ndarray(self._node) if not copy else self.copy()
+        return _new(cast_node(self._node, dt))
+
+    def copy(self) -> ndarray:
+        node = self._node
+        if node.known:
+            return ndarray(Node.leaf(np.array(node.value, copy=True)))
+        return ndarray(node)  # a lazy value is computed into fresh memory anyway
+
+    def reshape(self, *shape: Any, order: str = "C") -> ndarray:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        if order != "C":
+            return eager_call("reshape", lambda a: a.reshape(shape, order=order), (self,), {}, "order")
+        new = np.empty(self.shape, dtype=np.int8).reshape(shape).shape  # NumPy validates -1 and sizes
+        node = self._node
+        if node.known:
+            return ndarray(Node.leaf(np.reshape(node.value, new)))
+        return _new(reshape_node(node, new))
+
+    def ravel(self, order: str = "C") -> ndarray:
+        return self.reshape(-1, order=order)
+
+    def flatten(self, order: str = "C") -> ndarray:
+        return self.reshape(-1, order=order).copy()
+
+    def transpose(self, *axes: Any) -> ndarray:
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        node = self._node
+        ndim = len(node.shape)
+        perm = tuple(range(ndim))[::-1] if not axes else tuple(np.lib.array_utils.normalize_axis_tuple(axes, ndim))
+        if len(perm) != ndim:
+            raise ValueError("axes don't match array")
+        if node.known:
+            return ndarray(Node.leaf(np.transpose(node.value, perm)))
+        own = loops.c_strides(node.shape)
+        shape = tuple(node.shape[a] for a in perm)
+        strides = tuple(own[a] for a in perm)
+        if perm == tuple(range(ndim)):
+            return ndarray(node)
+        return _new(view_node(node, shape, strides, 0, lambda v: np.transpose(v, perm)))
+
+    def __getitem__(self, key: Any) -> Any:
+        node = self._node
+        tkey = key if isinstance(key, tuple) else (key,)
+        if node.known and _is_basic(tkey):
+            return ndarray(Node.leaf(node.value[key]))
+        if _is_basic(tkey):
+            shape, strides, offset = _basic_view(node.shape, tkey)
+            out = view_node(node, shape, strides, offset, lambda v: v[key])
+            return ndarray(_register(out), view=(self, tkey))
+        k = key.__array__() if isinstance(key, ndarray) and key._node.known else key
+        if isinstance(key, ndarray) and key.dtype == np.bool_ and key.shape == self.shape:
+            from . import api
+
+            return api.compress_mask(self, key)
+        del k
+        return eager_call("__getitem__", lambda a, k: a[k], (self, key), {}, "advanced indexing")
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        # NumPy semantics: writes go into this array's memory (and its base's, for a view); any
+        # lazy value that still reads that memory is computed first, from the old contents.
+        if self._view is not None:
+            base, vkey = self._view
+            target = base.__array__()
+            base._node = Node.leaf(target)
+            arr = target[vkey]
+        else:
+            arr = self.__array__()
+        _flush_readers(arr)
+        arr[unwrap(key)] = unwrap(value)
+        self._node = Node.leaf(arr)
+        self._view = None
+
+    # reductions and friends
+    def sum(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+        if out is not None:
+            return eager_call("sum", np.sum, (self,), dict(axis=axis, dtype=dtype, out=out, keepdims=keepdims), "out=")
+        return reduce(self, "sum", axis, keepdims, dtype)
+
+    def prod(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+        if out is not None:
+            return eager_call(
+                "prod", np.prod, (self,), dict(axis=axis, dtype=dtype, out=out, keepdims=keepdims), "out="
+            )
+        return reduce(self, "prod", axis, keepdims, dtype)
+
+    def min(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+        if out is not None:
+            return eager_call("min", np.min, (self,), dict(axis=axis, out=out, keepdims=keepdims), "out=")
+        return reduce(self, "min", axis, keepdims)
+
+    def max(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+        if out is not None:
+            return eager_call("max", np.max, (self,), dict(axis=axis, out=out, keepdims=keepdims), "out=")
+        return reduce(self, "max", axis, keepdims)
+
+    def mean(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
+        return mean(self, axis, dtype, keepdims)
+
+    def var(self, axis: Any = None, dtype: Any = None, ddof: Any = 0, keepdims: bool = False) -> Any:
+        return var(self, axis, dtype, ddof, keepdims)
+
+    def std(self, axis: Any = None, dtype: Any = None, ddof: Any = 0, keepdims: bool = False) -> Any:
+        return var(self, axis, dtype, ddof, keepdims, std=True)
+
+    def any(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return _bool_reduce(self, "any", axis, keepdims)
+
+    def all(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return _bool_reduce(self, "all", axis, keepdims)
+
+    def argmin(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return arg_reduce(self, "argmin", axis, keepdims)
+
+    def argmax(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return arg_reduce(self, "argmax", axis, keepdims)
+
+    def clip(self, a_min: Any = None, a_max: Any = None) -> Any:
+        from . import api
+
+        return api.clip(self, a_min, a_max)
+
+    def dot(self, other: Any) -> Any:
+        from . import api
+
+        return api.dot(self, other)
+
+    def __getattr__(self, name: str) -> Any:
+        # Anything else an ndarray has runs eagerly on the computed array.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        attr = getattr(np.ndarray, name, None)
+        if attr is None:
+            raise AttributeError(f"'lazyir.numpy.ndarray' object has no attribute {name!r}")
+        value = getattr(np.asarray(self._value()), name)
+        if callable(value):
+
+            def call(*args: Any, **kwargs: Any) -> Any:
+                return eager_call(f"ndarray.{name}", value, args, kwargs)
+
+            return call
+        return wrap(value)
+
+
+def _register(node: Node) -> Node:
+    if not node.known:
+        _pending.add(node)
+    return node
+
+
+def _reads(node: Node, arr: np.ndarray, memo: dict[int, bool]) -> bool:
+    stack = [node]
+    seen: set[int] = set()
+    while stack:
+        m = stack.pop()
+        if id(m) in seen:
+            continue
+        seen.add(id(m))
+        if m.known:
+            if isinstance(m.value, np.ndarray) and np.may_share_memory(m.value, arr):
+                return True
+            continue
+        stack.extend(m.inputs)
+    return False
+
+
+def _flush_readers(arr: np.ndarray) -> None:
+    """Compute every pending lazy value that reads ``arr``'s memory, before it is written."""
+    readers = [m for m in list(_pending) if not m.known and _reads(m, arr, {})]
+    if readers:
+        evaluate(readers)
