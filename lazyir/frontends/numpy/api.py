@@ -134,6 +134,12 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **kw: An
         return eager_call("clip", np.clip, (a, a_min, a_max), {}, "no bounds")
     # NumPy 2: clip(a, lo, hi) == minimum(maximum(a, lo), hi), with its promotion rules
     x = a if isinstance(a, ndarray) else asarray(a)
+    if x.dtype.kind in "iu":  # Python int bounds beyond the dtype's range clamp to it
+        info = np.iinfo(x.dtype)
+        if type(a_min) is int:
+            a_min = min(max(a_min, int(info.min)), int(info.max))
+        if type(a_max) is int:
+            a_max = min(max(a_max, int(info.min)), int(info.max))
     if a_min is not None:
         x = apply_ufunc(np.maximum, [x, a_min], {})
     if a_max is not None:
@@ -212,6 +218,44 @@ def concatenate(arrays: Any, axis: Any = 0, out: Any = None, dtype: Any = None, 
     return _new(Node(nodes, build, lambda *vs: np.concatenate(vs, axis=0), out_dtype, shape, "concatenate"))
 
 
+def roll(a: Any, shift: Any, axis: Any = None) -> Any:
+    """``np.roll`` as a shifted read (a gather that fuses into its consumer), not a copy."""
+    node = as_node(a)
+    if not isinstance(shift, (int, np.integer)) or not (axis is None or isinstance(axis, (int, np.integer))):
+        return eager_call("roll", np.roll, (a, shift), dict(axis=axis), "several shifts or axes")
+    if not supported(node.dtype) or node.shape == ():
+        return eager_call("roll", np.roll, (a, shift), dict(axis=axis), "dtype")
+    shape = node.shape
+    if axis is None:
+        dim, inner = loops.size_of(shape), 1
+    else:
+        ax = np.lib.array_utils.normalize_axis_index(int(axis), len(shape))
+        dim, inner = shape[ax], loops.size_of(shape[ax + 1 :])
+    total = loops.size_of(shape)
+    elem = ir_scalar(node.dtype)
+    s = int(shift) % dim if dim else 0
+
+    def build(args: list[n.Expr]) -> n.Expr:
+        x = args[0]
+        if s == 0 or total == 0:
+            return x
+
+        def body(i: n.Expr, k: n.Expr) -> n.Expr:
+            # position along the axis c; read from (c - s) mod dim: k + ((c - s) mod dim - c) * inner
+            c = k if inner == 1 else n.binop("/", k, loops.i64(inner))
+            if dim != total // inner or axis is not None:
+                c = n.binop("%", c, loops.i64(dim))
+            back = n.binop("<", c, loops.i64(s))
+            delta = n.select(back, loops.i64((dim - s) * inner), loops.i64(-s * inner))
+            return n.call(n.LOOKUP, x, n.binop("+", k, delta))
+
+        return loops.appender_loop(
+            [n.rangeiter(loops.i64(0), loops.i64(total), loops.i64(1))], elem, loops.i64(total), body
+        )
+
+    return _new(Node([node], build, lambda v: np.roll(v, shift, axis=axis), node.dtype, shape, "roll"))
+
+
 def _cast(node: Node, dtype: np.dtype) -> Node:
     from .array import cast_node
 
@@ -225,33 +269,54 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
 
 
 def matmul(a: Any, b: Any, _name: str = "matmul") -> Any:
+    """Vector and matrix-vector products as fused multiply-and-sum loops; matrix-matrix products
+    go to NumPy's BLAS as one opaque step (their inputs are evaluated first)."""
     x, y = as_node(a), as_node(b)
     func = np.dot if _name == "dot" else np.matmul
     if x.shape == () or y.shape == ():
         if _name == "dot":
             return apply_ufunc(np.multiply, [a, b], {})
         func(np.empty(x.shape, x.dtype), np.empty(y.shape, y.dtype))  # NumPy's error
-    probe = func(np.ones((1,) * max(1, len(x.shape)), x.dtype), np.ones((1,) * max(1, len(y.shape)), y.dtype))
-    out_dtype = np.asarray(probe).dtype
-    lazy_ok = supported(out_dtype) and out_dtype.kind != "b" and len(x.shape) <= 2 and len(y.shape) == 1
-    if len(x.shape) == 1 and len(y.shape) == 1:
-        lazy_ok = supported(out_dtype) and out_dtype.kind != "b"
-    if not lazy_ok:
-        if len(x.shape) == 2 and len(y.shape) == 2:
-            # matrix products go to NumPy's BLAS as one opaque step
-            return wrap(func(*[v.__array__() if isinstance(v, ndarray) else v for v in (a, b)]))
-        return eager_call(_name, func, (a, b), {}, "shapes or dtype")
-    k = x.shape[-1]
-    if y.shape[0] != k:
-        func(np.empty(x.shape, x.dtype), np.empty(y.shape, y.dtype))  # NumPy's shape error
-    prod_ = apply_ufunc(
-        np.multiply, [ndarray(x).astype(out_dtype, copy=False), ndarray(y).astype(out_dtype, copy=False)], {}
+    if len(x.shape) > 2 or len(y.shape) > 2:
+        return eager_call(_name, func, (a, b), {}, "more than 2 dimensions")
+    k_x = x.shape[-1]
+    k_y = y.shape[0] if len(y.shape) == 1 else y.shape[-2]
+    if k_x != k_y:  # NumPy's own error, from data-less operands
+        func(np.broadcast_to(np.zeros((), x.dtype), x.shape), np.broadcast_to(np.zeros((), y.dtype), y.shape))
+    out_dtype = np.asarray(func(np.ones((1,) * len(x.shape), x.dtype), np.ones((1,) * len(y.shape), y.dtype))).dtype
+    if len(x.shape) == 2 and len(y.shape) == 2:
+        return wrap(func(*[v.__array__() if isinstance(v, ndarray) else v for v in (a, b)]))
+    if not supported(out_dtype) or out_dtype.kind == "b":
+        return eager_call(_name, func, (a, b), {}, "dtype")
+    xs = ndarray(x).astype(out_dtype, copy=False)
+    ys = ndarray(y).astype(out_dtype, copy=False)
+    if len(x.shape) == 2 and _f_ordered(x):  # (A.T) @ v with A C-ordered: v @ A reads A in order
+        return _vector_matrix(ys, ndarray(Node.leaf(x.value.T)).astype(out_dtype, copy=False), out_dtype, _name)
+    if len(y.shape) == 2:
+        if _f_ordered(y):  # v @ (A.T) == A @ v
+            return _matrix_vector(ndarray(Node.leaf(y.value.T)).astype(out_dtype, copy=False), xs, out_dtype, _name)
+        return _vector_matrix(xs, ys, out_dtype, _name)
+    return _matrix_vector(xs, ys, out_dtype, _name)
+
+
+def _f_ordered(node: Node) -> bool:
+    v = node.value
+    return isinstance(v, np.ndarray) and v.ndim == 2 and v.flags.f_contiguous and not v.flags.c_contiguous
+
+
+def _matrix_vector(m: ndarray, v: ndarray, dtype: np.dtype, name: str) -> ndarray:
+    """``m @ v`` (m is (r, k) or (k,)): each row times ``v``, summed."""
+    prod_ = apply_ufunc(np.multiply, [m, v], {})
+    axis = m.ndim - 1
+    return _new(
+        _reduce_node(prod_._node, (axis,), False, dtype, "+", name, lambda p: np.sum(p, axis=axis, dtype=dtype))
     )
-    axis = len(x.shape) - 1
-    node = _reduce_node(
-        prod_._node, (axis,), False, out_dtype, "+", _name, lambda v: np.sum(v, axis=axis, dtype=out_dtype)
-    )
-    return _new(node)
+
+
+def _vector_matrix(v: ndarray, m: ndarray, dtype: np.dtype, name: str) -> ndarray:
+    """``v @ m`` (m is (k, c)): rows of ``m`` scaled by ``v``, summed over the rows."""
+    prod_ = apply_ufunc(np.multiply, [v.reshape(-1, 1), m], {})
+    return _new(_reduce_node(prod_._node, (0,), False, dtype, "+", name, lambda p: np.sum(p, axis=0, dtype=dtype)))
 
 
 #: real NumPy function -> lazy implementation (``__array_function__``)
@@ -279,6 +344,7 @@ IMPLEMENTED: dict[Any, Any] = {
     np.transpose: transpose,
     np.concatenate: concatenate,
     np.dot: dot,
+    np.roll: roll,
     np.matmul: matmul,
     np.asarray: asarray,
     np.shape: lambda a: a.shape,

@@ -139,12 +139,15 @@ def _operand(x: Any) -> _Operand | None:
     return None
 
 
-def _literal(value: Any, dtype: np.dtype) -> n.Expr:
-    """A Python scalar as a literal of ``dtype``; out-of-range ints raise like NumPy does."""
+def _literal(value: Any, dtype: np.dtype, wrap_ints: bool = False) -> n.Expr:
+    """A Python scalar as a literal of ``dtype``; out-of-range ints raise like NumPy's ufuncs do
+    (``wrap_ints``: wrap them, like ``np.where`` does)."""
     if isinstance(value, int) and not isinstance(value, bool) and dtype.kind in "iu":
         info = np.iinfo(dtype)
         if not info.min <= value <= info.max:
-            raise OverflowError(f"Python integer {value} out of bounds for {dtype}")
+            if not wrap_ints:
+                raise OverflowError(f"Python integer {value} out of bounds for {dtype}")
+            value = int(np.array(value).astype(dtype))
     with np.errstate(all="ignore"):
         v = dtype.type(value)
     return n.lit(v.item() if dtype.kind != "b" else bool(v), ir_scalar(dtype))
@@ -174,6 +177,17 @@ def apply_ufunc(ufunc: np.ufunc, inputs: Sequence[Any], kwargs: dict) -> Any:
     if not all(supported(d) for d in dtypes):
         return eager_call(name, ufunc, tuple(inputs), kwargs, f"dtype {dtypes[-1]}")
     in_dtypes, out_dtype = dtypes[:-1], dtypes[-1]
+    builder = entry[1]
+    if len(set(in_dtypes)) > 1 and name in S.COMPARISONS:
+        # NumPy 2 compares a signed and an unsigned integer by value
+        op = S.COMPARISONS[name]
+        ta, tb = ir_scalar(in_dtypes[0]), ir_scalar(in_dtypes[1])
+
+        def builder(_ty: T.Scalar, a: n.Expr, b: n.Expr) -> n.Expr:
+            return S.mixed_compare(op, a, ta, b, tb)
+
+    elif len(set(in_dtypes)) > 1:
+        return eager_call(name, ufunc, tuple(inputs), kwargs, f"loop {dtypes}")
     if name == "power" and out_dtype.kind in "iu":
         # NumPy raises for negative integer exponents; lazyir checks known exponents now.
         exp = ops[1]
@@ -183,7 +197,7 @@ def apply_ufunc(ufunc: np.ufunc, inputs: Sequence[Any], kwargs: dict) -> Any:
         if values.size and np.any(values < 0):
             raise ValueError("Integers to negative integer powers are not allowed.")
     shape = np.broadcast_shapes(*(op.shape for op in ops))
-    return _new(_elementwise_node(name, ufunc, entry[1], ops, in_dtypes, out_dtype, shape))
+    return _new(_elementwise_node(name, ufunc, builder, ops, in_dtypes, out_dtype, shape))
 
 
 def _elementwise_node(
@@ -194,12 +208,15 @@ def _elementwise_node(
     in_dtypes: Sequence[np.dtype],
     out_dtype: np.dtype,
     shape: tuple,
+    wrap_ints: bool = False,
 ) -> Node:
     nodes: list[Node] = []
     for op in ops:
         if op.node is not None and all(op.node is not m for m in nodes):
             nodes.append(op.node)
-    literals = [None if op.node is not None else _literal(op.py, dt) for op, dt in zip(ops, in_dtypes, strict=True)]
+    literals = [
+        None if op.node is not None else _literal(op.py, dt, wrap_ints) for op, dt in zip(ops, in_dtypes, strict=True)
+    ]
     loop_ty = ir_scalar(in_dtypes[0])
     out_ty = ir_scalar(out_dtype)
     positions = [None if op.node is None else next(j for j, m in enumerate(nodes) if m is op.node) for op in ops]
@@ -281,8 +298,8 @@ def where(cond: Any, x: Any, y: Any) -> Any:
         [cond_dt, out, out],
         out,
         shape,
+        wrap_ints=True,
     )
-    # the select's first operand keeps its own type: rebuild with the condition's type as loop type
     return _new(node)
 
 

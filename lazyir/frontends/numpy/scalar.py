@@ -104,15 +104,23 @@ def sign(ty: T.Scalar, a: E) -> E:
     return n.select(n.binop(">", a, zero), one, inner)
 
 
+def _max(ty: T.Scalar, a: E, b: E) -> E:
+    return n.binop("||", a, b) if ty.is_bool else n.binop("max", a, b)
+
+
+def _min(ty: T.Scalar, a: E, b: E) -> E:
+    return n.binop("&&", a, b) if ty.is_bool else n.binop("min", a, b)
+
+
 def fmax(ty: T.Scalar, a: E, b: E) -> E:
     if not ty.is_float:
-        return n.binop("max", a, b)
+        return _max(ty, a, b)
     return n.select(_isnan(b), a, n.select(_isnan(a), b, n.binop("max", a, b)))
 
 
 def fmin(ty: T.Scalar, a: E, b: E) -> E:
     if not ty.is_float:
-        return n.binop("min", a, b)
+        return _min(ty, a, b)
     return n.select(_isnan(b), a, n.select(_isnan(a), b, n.binop("min", a, b)))
 
 
@@ -190,8 +198,15 @@ def _math(fn: str) -> Callable[..., E]:
     return lambda ty, a: n.unop(fn, a)
 
 
-def _scale(factor: float) -> Callable[..., E]:
-    return lambda ty, a: n.binop("*", a, lit(factor, ty))
+def _scale(num: float, den: float) -> Callable[..., E]:
+    """``a * (num / den)`` with the factor computed in the operand's precision, as NumPy does
+    (``180.0f / NPY_PIf`` for float32)."""
+
+    def build(ty: T.Scalar, a: E) -> E:
+        t = ty.numpy.type
+        return n.binop("*", a, lit(float(t(num) / t(den)), ty))
+
+    return build
 
 
 def _square(ty: T.Scalar, a: E) -> E:
@@ -210,8 +225,8 @@ UFUNCS: dict[str, tuple[int, Callable[..., E]]] = {
     "remainder": (2, remainder),
     "mod": (2, remainder),
     "power": (2, _pow),
-    "maximum": (2, _b("max")),
-    "minimum": (2, _b("min")),
+    "maximum": (2, _max),
+    "minimum": (2, _min),
     "fmax": (2, fmax),
     "fmin": (2, fmin),
     "arctan2": (2, lambda ty, a, b: n.binop("atan2", a, b)),
@@ -260,16 +275,31 @@ UFUNCS: dict[str, tuple[int, Callable[..., E]]] = {
     "isnan": (1, _isnan_u),
     "isinf": (1, _isinf),
     "isfinite": (1, _isfinite),
-    "deg2rad": (1, _scale(math.pi / 180.0)),
-    "radians": (1, _scale(math.pi / 180.0)),
-    "rad2deg": (1, _scale(180.0 / math.pi)),
-    "degrees": (1, _scale(180.0 / math.pi)),
+    "deg2rad": (1, _scale(math.pi, 180.0)),
+    "radians": (1, _scale(math.pi, 180.0)),
+    "rad2deg": (1, _scale(180.0, math.pi)),
+    "degrees": (1, _scale(180.0, math.pi)),
     "conjugate": (1, lambda ty, a: a),
     "reciprocal": (1, lambda ty, a: n.binop("/", lit(1.0, ty), a)),
 }
 
 #: ufuncs written here for float operands only (the others run eagerly).
 FLOAT_ONLY = frozenset({"reciprocal"})
+
+
+COMPARISONS = {"equal": "==", "not_equal": "!=", "less": "<", "less_equal": "<=", "greater": ">", "greater_equal": ">="}
+
+
+def mixed_compare(op: str, a: E, sa: T.Scalar, b: E, sb: T.Scalar) -> E:
+    """``a op b`` for a signed and an unsigned integer (NumPy 2 compares their values): a
+    negative signed operand decides the answer, otherwise both compare as the unsigned type."""
+    if sa.is_signed:
+        neg = n.binop("<", a, lit(0, sa))
+        known = op in ("!=", "<", "<=")
+        return n.select(neg, lit(known, T.BOOL), n.binop(op, n.cast(sb, a), b))
+    neg = n.binop("<", b, lit(0, sb))
+    known = op in ("!=", ">", ">=")
+    return n.select(neg, lit(known, T.BOOL), n.binop(op, a, n.cast(sa, b)))
 
 
 # --- casts ------------------------------------------------------------------------------------
