@@ -147,17 +147,25 @@ def arguments(leaves: Sequence[Node]) -> list[Any]:
     return out
 
 
+def _size(shape: tuple) -> int:
+    out = 1
+    for d in shape:
+        out *= d
+    return out
+
+
 def _small(leaves: Sequence[Node], computed: Sequence[Node]) -> bool:
     limit = config.options.eager_threshold
     if limit <= 0:
         return False
-    sizes = (int(np.prod(x.shape)) if x.shape else 1 for x in itertools.chain(leaves, computed))
-    return max(sizes, default=0) < limit
+    return all(_size(x.shape) < limit for x in itertools.chain(leaves, computed))
 
 
 def _eager(computed: Sequence[Node]) -> None:
-    for node in computed:
-        node.set_value(node.eager(*[i.value for i in node.inputs]))
+    """Compute the nodes with NumPy. Floating-point warnings are off, as in compiled code."""
+    with np.errstate(all="ignore"):
+        for node in computed:
+            node.set_value(node.eager(*[i.value for i in node.inputs]))
 
 
 def evaluate(roots: Sequence[Node]) -> list[Any]:

@@ -84,11 +84,18 @@ FLOATS = (F32, F64)
 
 def scalar_of_dtype(dtype: np.dtype | type | str) -> Scalar:
     """The IR scalar type of a NumPy dtype; ``TypeError`` if there is none."""
+    try:
+        return _BY_DTYPE[dtype]
+    except (KeyError, TypeError):
+        pass
     dt = np.dtype(dtype)
-    for name, npname in _NUMPY_NAMES.items():
-        if dt == np.dtype(npname):
-            return SCALARS[name]
-    raise TypeError(f"NumPy dtype {dt} has no lazyir scalar type")
+    found = _BY_DTYPE.get(dt)
+    if found is None or dt.byteorder not in "=|":
+        raise TypeError(f"NumPy dtype {dt} has no lazyir scalar type")
+    return found
+
+
+_BY_DTYPE: dict = {np.dtype(npname): SCALARS[name] for name, npname in _NUMPY_NAMES.items()}
 
 
 @dataclass(frozen=True, slots=True)

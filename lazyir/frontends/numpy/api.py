@@ -305,12 +305,37 @@ def _f_ordered(node: Node) -> bool:
 
 
 def _matrix_vector(m: ndarray, v: ndarray, dtype: np.dtype, name: str) -> ndarray:
-    """``m @ v`` (m is (r, k) or (k,)): each row times ``v``, summed."""
-    prod_ = apply_ufunc(np.multiply, [m, v], {})
-    axis = m.ndim - 1
-    return _new(
-        _reduce_node(prod_._node, (axis,), False, dtype, "+", name, lambda p: np.sum(p, axis=axis, dtype=dtype))
-    )
+    """``m @ v`` (m is (r, k) or (k,)): per row, one loop over the row zipped with ``v``."""
+    if m.ndim == 1:
+        prod_ = apply_ufunc(np.multiply, [m, v], {})
+        return _new(_reduce_node(prod_._node, (0,), False, dtype, "+", name, lambda p: np.sum(p, dtype=dtype)))
+    rows, k = m.shape
+    elem = ir_scalar(dtype)
+
+    def build(args: list[n.Expr]) -> n.Expr:
+        mat, vec = args
+        r = n.ident("r")
+        start = n.binop("*", r, loops.i64(k))
+        c, e = n.ident("c"), n.ident("e")
+        row = n.iter_(mat, start, n.binop("+", start, loops.i64(k)), loops.i64(1))
+        dot_ = n.result(
+            n.for_(
+                [row, vec],
+                n.new_builder(T.Merger(elem, "+")),
+                n.lam(
+                    [("c", None), ("j", None), ("e", None)],
+                    n.merge(c, n.binop("*", n.getfield(e, 0), n.getfield(e, 1))),
+                ),
+            )
+        )
+        return loops.appender_loop(
+            [n.rangeiter(loops.i64(0), loops.i64(rows), loops.i64(1))],
+            elem,
+            loops.i64(rows),
+            lambda i, rr: n.let("r", rr, dot_),
+        )
+
+    return _new(Node([m._node, v._node], build, lambda a, b: np.matmul(a, b), dtype, (rows,), name))
 
 
 def _vector_matrix(v: ndarray, m: ndarray, dtype: np.dtype, name: str) -> ndarray:

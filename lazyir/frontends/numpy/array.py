@@ -170,9 +170,8 @@ def apply_ufunc(ufunc: np.ufunc, inputs: Sequence[Any], kwargs: dict) -> Any:
         reason = "integer inputs"
     if reason:
         return eager_call(name, ufunc, tuple(inputs), kwargs, reason)
-    try:
-        dtypes = ufunc.resolve_dtypes(tuple(op.dtype_for_resolution for op in ops) + (None,))
-    except (TypeError, np.exceptions.DTypePromotionError):
+    dtypes = _resolve(ufunc, tuple(op.dtype_for_resolution for op in ops))
+    if dtypes is None:
         return ufunc(*unwrap(tuple(inputs)))  # NumPy raises its own error
     if not all(supported(d) for d in dtypes):
         return eager_call(name, ufunc, tuple(inputs), kwargs, f"dtype {dtypes[-1]}")
@@ -196,8 +195,38 @@ def apply_ufunc(ufunc: np.ufunc, inputs: Sequence[Any], kwargs: dict) -> Any:
         values = np.asarray(exp.py if exp.node is None else exp.node.value)
         if values.size and np.any(values < 0):
             raise ValueError("Integers to negative integer powers are not allowed.")
-    shape = np.broadcast_shapes(*(op.shape for op in ops))
-    return _new(_elementwise_node(name, ufunc, builder, ops, in_dtypes, out_dtype, shape))
+    return _new(_elementwise_node(name, ufunc, builder, ops, in_dtypes, out_dtype, _broadcast(ops)))
+
+
+_resolved: dict[tuple, tuple | None] = {}
+
+
+def _resolve(ufunc: np.ufunc, dts: tuple) -> tuple | None:
+    """NumPy's loop dtypes for ``ufunc`` on operand dtypes (Python types for weak scalars);
+    ``None`` when NumPy has no loop. Cached: type resolution costs microseconds per call."""
+    key = (ufunc, dts)
+    try:
+        return _resolved[key]
+    except KeyError:
+        pass
+    try:
+        out = tuple(ufunc.resolve_dtypes(dts + (None,) * ufunc.nout))
+    except (TypeError, np.exceptions.DTypePromotionError):
+        out = None
+    if len(_resolved) > 4096:
+        _resolved.clear()
+    _resolved[key] = out
+    return out
+
+
+def _broadcast(ops: Sequence[_Operand]) -> tuple:
+    shapes = {op.shape for op in ops}
+    if len(shapes) == 1:
+        return shapes.pop()
+    shapes.discard(())
+    if len(shapes) == 1:
+        return shapes.pop()
+    return np.broadcast_shapes(*(op.shape for op in ops))
 
 
 def _elementwise_node(
@@ -245,12 +274,8 @@ def _elementwise_node(
     py = [op.py for op in ops]
 
     def eager(*values: Any) -> Any:
-        it = iter(values)
-        byn = {id(m): v for m, v in zip(nodes, values, strict=True)}
-        del it
-        args = [p if op.node is None else byn[id(op.node)] for op, p in zip(ops, py, strict=True)]
-        with np.errstate(all="ignore"):
-            return np.asarray(ufunc(*args))[()] if shape == () else ufunc(*args)
+        args = [p if pos is None else values[pos] for pos, p in zip(positions, py, strict=True)]
+        return np.asarray(ufunc(*args))[()] if shape == () else ufunc(*args)
 
     return Node(nodes, build, eager, out_dtype, shape, name)
 
@@ -268,8 +293,7 @@ def cast_node(node: Node, dtype: np.dtype) -> Node:
         return loops.elementwise(shape, [(x, shape)], lambda e: S.cast(e[0], src, dst), dst)
 
     def eager(v: Any) -> Any:
-        with np.errstate(all="ignore"):
-            return np.asarray(v).astype(dtype)[()] if shape == () else np.asarray(v).astype(dtype)
+        return np.asarray(v).astype(dtype)[()] if shape == () else np.asarray(v).astype(dtype)
 
     return Node([node], build, eager, dtype, shape, "astype")
 
@@ -398,8 +422,7 @@ def _reduce_node(
         return value
 
     def run(v: Any) -> Any:
-        with np.errstate(all="ignore"):
-            out = eager(v)
+        out = eager(v)
         return np.asarray(out)[()] if out_shape == () else np.asarray(out)
 
     return Node([node], build, run, acc, out_shape, label)
