@@ -557,3 +557,24 @@ def test_these_tests_run_compiled_code(monkeypatch):
     monkeypatch.setattr(graph, "_eager", boom)
     a = lnp.asarray(np.arange(3.0))
     _same(lazyir.evaluate(a * 2), np.arange(3.0) * 2)
+
+
+@settings(max_examples=30)
+@given(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5), st.integers(-7, 7), st.data())
+def test_roll_of_lazy_and_known_arrays(shape, shift, data):
+    a = data.draw(arrays(np.dtype("float64"), shape, moderate=True))
+    axis = data.draw(st.one_of(st.none(), st.integers(-len(shape), len(shape) - 1)))
+    A = lnp.asarray(a)
+    got = lazyir.evaluate([lnp.roll(A, shift, axis=axis), lnp.roll(A * 2.0 + 1.0, shift, axis=axis) - A])
+    _same(got[0], np.roll(a, shift, axis=axis))
+    _same(got[1], np.roll(a * 2.0 + 1.0, shift, axis=axis) - a)
+
+
+def test_a_stencil_reads_its_inputs_once():
+    # (roll(u * h, 1) - roll(u * h, -1)): the products are computed inside the stencil's loop
+    u, h = np.random.default_rng(0).standard_normal((2, 50, 40))
+    U, H = lnp.asarray(u), lnp.asarray(h)
+    flux = U * H
+    d = lnp.roll(flux, 1, axis=1) - lnp.roll(flux, -1, axis=1)
+    assert lazyir.explain(d).rstrip().endswith(", 1 after")
+    _same(lazyir.evaluate(d), np.roll(u * h, 1, axis=1) - np.roll(u * h, -1, axis=1))

@@ -30,6 +30,13 @@ from .workloads import Workload, workloads
 
 
 def _single_threaded() -> None:
+    """One thread for every implementation: numexpr, numba, and NumPy's BLAS (threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:
+        pass
     try:
         import numexpr
 
@@ -54,6 +61,18 @@ def _proc_status(key: str) -> int | None:
     except OSError:
         return None
     return None
+
+
+def _exact_rss() -> None:
+    """Large blocks always mmapped (glibc otherwise raises its mmap threshold after the first
+    large free and keeps freed memory in the heap, hiding later allocations from the RSS)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD: fixed, so no dynamic adjustment
+    except (OSError, AttributeError):
+        pass
 
 
 def _reset_peak() -> bool:
@@ -209,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=".", help="directory for bench.md and bench.png")
     args = ap.parse_args(argv)
     _single_threaded()
+    _exact_rss()
     chosen = [w for w in workloads() if not args.only or w.name in args.only]
     repeats = args.repeats or (1 if args.quick else 5)
     rows = []

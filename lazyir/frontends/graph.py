@@ -32,7 +32,7 @@ Build = Callable[[list[n.Expr]], n.Expr]
 class Node:
     """One lazy value: a library call on other lazy values, or a known value (a leaf)."""
 
-    __slots__ = ("inputs", "build", "eager", "dtype", "shape", "value", "label", "__weakref__")
+    __slots__ = ("inputs", "build", "eager", "dtype", "shape", "value", "label", "elem", "uses", "__weakref__")
 
     def __init__(
         self,
@@ -44,12 +44,19 @@ class Node:
         label: str = "",
     ):
         self.inputs = tuple(inputs)
+        self.uses = 0  # nodes built on this one so far
+        for i in self.inputs:
+            i.uses += 1
         self.build = build
         self.eager = eager
         self.dtype = np.dtype(dtype)
         self.shape = shape
         self.value: Any = None
         self.label = label
+        #: For elementwise nodes and gathers: ``elem(getters, k)``, the element at flat index ``k``
+        #: given ``getters[j](index)``, the element of input ``j`` (a reader may compose it into
+        #: its own loop instead of reading the node from memory).
+        self.elem: Callable[[list[Callable[[n.Expr], n.Expr]], n.Expr], n.Expr] | None = None
 
     @classmethod
     def leaf(cls, value: np.ndarray | np.generic) -> Node:
@@ -67,6 +74,7 @@ class Node:
         self.inputs = ()
         self.build = None
         self.eager = _no_eager
+        self.elem = None
 
     def __repr__(self) -> str:
         state = "known" if self.known else "lazy"

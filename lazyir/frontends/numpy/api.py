@@ -21,6 +21,7 @@ from .array import (
     as_node,
     count_nonzero,
     eager_call,
+    gather_node,
     mean,
     ndarray,
     reduce,
@@ -234,26 +235,36 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
     total = loops.size_of(shape)
     elem = ir_scalar(node.dtype)
     s = int(shift) % dim if dim else 0
+    if s == 0 or total == 0:
+        return ndarray(node)
+
+    def index(k: n.Expr) -> n.Expr:
+        # position c along the axis reads (c - s) mod dim: k + ((c - s) mod dim - c) * inner
+        c = k if inner == 1 else n.binop("/", k, loops.i64(inner))
+        if dim != total // inner or axis is not None:
+            c = n.binop("%", c, loops.i64(dim))
+        back = n.binop("<", c, loops.i64(s))
+        return n.binop("+", k, n.select(back, loops.i64((dim - s) * inner), loops.i64(-s * inner)))
+
+    def eager(v: Any) -> Any:
+        return np.roll(v, shift, axis=axis)
+
+    composed = gather_node(node, shape, index, eager, "roll")
+    if composed is not None:
+        return _new(composed)
 
     def build(args: list[n.Expr]) -> n.Expr:
         x = args[0]
-        if s == 0 or total == 0:
-            return x
-
-        def body(i: n.Expr, k: n.Expr) -> n.Expr:
-            # position along the axis c; read from (c - s) mod dim: k + ((c - s) mod dim - c) * inner
-            c = k if inner == 1 else n.binop("/", k, loops.i64(inner))
-            if dim != total // inner or axis is not None:
-                c = n.binop("%", c, loops.i64(dim))
-            back = n.binop("<", c, loops.i64(s))
-            delta = n.select(back, loops.i64((dim - s) * inner), loops.i64(-s * inner))
-            return n.call(n.LOOKUP, x, n.binop("+", k, delta))
-
         return loops.appender_loop(
-            [n.rangeiter(loops.i64(0), loops.i64(total), loops.i64(1))], elem, loops.i64(total), body
+            [n.rangeiter(loops.i64(0), loops.i64(total), loops.i64(1))],
+            elem,
+            loops.i64(total),
+            lambda i, k: n.call(n.LOOKUP, x, index(k)),
         )
 
-    return _new(Node([node], build, lambda v: np.roll(v, shift, axis=axis), node.dtype, shape, "roll"))
+    out = Node([node], build, eager, node.dtype, shape, "roll")
+    out.elem = lambda getters, k: getters[0](index(k))
+    return _new(out)
 
 
 def _cast(node: Node, dtype: np.dtype) -> Node:

@@ -271,13 +271,29 @@ def _elementwise_node(
 
         return loops.elementwise(shape, operands, fn, out_ty)
 
+    bstrides = [None if shp == () else loops.broadcast_strides(shp, shape) for shp in shapes]
+
+    def elem(getters: list[Callable[[n.Expr], n.Expr]], k: n.Expr) -> n.Expr:
+        vals = []
+        for pos, lit, shp, st in zip(positions, literals, shapes, bstrides, strict=True):
+            if pos is None:
+                vals.append(lit)
+            elif st is None:
+                vals.append(getters[pos](None))
+            else:
+                vals.append(getters[pos](k if shp == shape else loops.strided_index(k, shape, st)))
+        conv = [e if src is None else S.cast(e, src, dst) for e, src, dst in zip(vals, src_tys, in_tys, strict=True)]
+        return builder(loop_ty, *conv)
+
     py = [op.py for op in ops]
 
     def eager(*values: Any) -> Any:
         args = [p if pos is None else values[pos] for pos, p in zip(positions, py, strict=True)]
         return np.asarray(ufunc(*args))[()] if shape == () else ufunc(*args)
 
-    return Node(nodes, build, eager, out_dtype, shape, name)
+    node = Node(nodes, build, eager, out_dtype, shape, name)
+    node.elem = elem
+    return node
 
 
 def cast_node(node: Node, dtype: np.dtype) -> Node:
@@ -295,7 +311,9 @@ def cast_node(node: Node, dtype: np.dtype) -> Node:
     def eager(v: Any) -> Any:
         return np.asarray(v).astype(dtype)[()] if shape == () else np.asarray(v).astype(dtype)
 
-    return Node([node], build, eager, dtype, shape, "astype")
+    out = Node([node], build, eager, dtype, shape, "astype")
+    out.elem = lambda getters, k: S.cast(getters[0](k), src, dst)
+    return out
 
 
 def where(cond: Any, x: Any, y: Any) -> Any:
@@ -403,7 +421,8 @@ def _reduce_node(
             if out_shape != ():  # keepdims: a one-element array
                 value = n.vector(n.cast(T.BOOL, value) if acc_ty.is_bool else value)
                 return value
-        elif axes and axes == tuple(range(len(shape) - len(axes), len(shape))):
+        elif axes and axes == tuple(range(len(shape) - len(axes), len(shape))) and node.known:
+            # rows of an array in memory: one vectorized inner loop per row
             value = loops.reduce_rows(x, rows, width, merge_ty, op, convert)
         elif not axes:
             value = loops.elementwise(shape, [(x, shape)], lambda e: convert(e[0]), merge_ty)
@@ -570,19 +589,134 @@ def reshape_node(node: Node, shape: tuple[int, ...]) -> Node:
 
 def view_node(node: Node, shape: tuple[int, ...], strides: tuple[int, ...], offset: int, eager: Callable) -> Node:
     """A strided view of a C-ordered ``node`` (element strides, may be negative or 0)."""
-    elem = ir_scalar(node.dtype)
+    elem_ty = ir_scalar(node.dtype)
+
+    def index(k: n.Expr) -> n.Expr:
+        return loops.strided_index(k, shape, strides, offset)
+
+    if shape != () and node.shape != ():
+        gathered = gather_node(node, shape, index, lambda v: np.ascontiguousarray(eager(v)), "view")
+        if gathered is not None:
+            return gathered
 
     def build(args: list[n.Expr]) -> n.Expr:
         x = args[0]
         if shape == ():
             return n.call(n.LOOKUP, x, loops.i64(offset)) if node.shape != () else x
         if node.shape == ():
-            return loops.elementwise(shape, [x], lambda e: e[0], elem)
-        return loops.gather(x, shape, strides, offset, elem)
+            return loops.elementwise(shape, [x], lambda e: e[0], elem_ty)
+        return loops.gather(x, shape, strides, offset, elem_ty)
 
-    return Node(
+    out = Node(
         [node], build, lambda v: np.ascontiguousarray(eager(v)) if shape else eager(v), node.dtype, shape, "view"
     )
+    if shape != () and node.shape != ():
+        out.elem = lambda getters, k: getters[0](index(k))
+    return out
+
+
+#: How many elementwise nodes a gather may recompute per element instead of reading them from
+#: memory. Regions stop at other gathers: a stencil of a stencil would recompute each element
+#: once per neighbour, and over a few steps its whole history.
+COMPOSE_BUDGET = 32
+GATHERS = frozenset({"view", "roll"})
+
+
+def _region(node: Node, budget: list[int]) -> tuple[list[Node], Callable]:
+    """The nodes a gather of ``node`` reads when it computes ``node``'s elements itself, and
+    ``element(getters, index)`` in terms of readers of them; just ``node`` when it is known, not
+    elementwise, or the budget is spent."""
+    if node.known or node.elem is None or node.label in GATHERS or budget[0] <= 0 or (node.uses > 1 and _gathers(node)):
+        return [node], lambda getters, idx: getters[0](idx)
+    budget[0] -= 1
+    parts = [_region(i, budget) for i in node.inputs]
+    leaves: list[Node] = []
+    slots: list[list[int]] = []
+    for sub_leaves, _ in parts:
+        pos = []
+        for leaf in sub_leaves:
+            j = next((t for t, m in enumerate(leaves) if m is leaf), None)
+            if j is None:
+                j = len(leaves)
+                leaves.append(leaf)
+            pos.append(j)
+        slots.append(pos)
+    elem = node.elem
+
+    def element(getters: list[Callable], idx: n.Expr) -> n.Expr:
+        inner = [
+            (lambda i, f=f, pos=pos: f([getters[p] for p in pos], i)) for (_, f), pos in zip(parts, slots, strict=True)
+        ]
+        return elem(inner, idx)
+
+    return leaves, element
+
+
+def _gathers(node: Node) -> bool:
+    """``node`` computes a gather somewhere in its lazy elementwise inputs: a node used several
+    times is then better read from memory than recomputed by each reader (a stencil's state)."""
+    stack, seen = [node], set()
+    while stack:
+        m = stack.pop()
+        if id(m) in seen or m.known or m.elem is None:
+            continue
+        seen.add(id(m))
+        if m is not node and m.label in GATHERS:
+            return True
+        stack.extend(m.inputs)
+    return False
+
+
+def _reader(node: Node, arg: n.Expr) -> Callable[[n.Expr | None], n.Expr]:
+    if node.shape == ():
+        return lambda idx: arg
+    return lambda idx: n.call(n.LOOKUP, arg, idx)
+
+
+def gather_node(
+    node: Node, shape: tuple[int, ...], index: Callable[[n.Expr], n.Expr], eager: Callable, label: str
+) -> Node | None:
+    """A gather (``out[k] = node[index(k)]``) of a lazy elementwise ``node``: computes the
+    elements it reads in its own loop (``None`` when ``node`` is not such a node)."""
+    if node.known or node.elem is None:
+        return None
+    leaves, element = _region(node, [COMPOSE_BUDGET])
+    if not all(m.known for m in leaves):
+        # a region over other lazy values would recompute them per read (a stencil's history);
+        # read the node from memory instead
+        return None
+    elem_ty = ir_scalar(node.dtype)
+    total = loops.size_of(shape)
+
+    def build(args: list[n.Expr]) -> n.Expr:
+        getters = [_reader(m, a) for m, a in zip(leaves, args, strict=True)]
+        return loops.appender_loop(
+            [n.rangeiter(loops.i64(0), loops.i64(total), loops.i64(1))],
+            elem_ty,
+            loops.i64(total),
+            lambda i, k: element(getters, index(k)),
+        )
+
+    def run(*values: Any) -> Any:  # eagerly: compute the node, then gather
+        return eager(_eager_region(node, leaves, values))
+
+    out = Node(leaves, build, run, node.dtype, shape, label)
+    out.elem = lambda getters, k: element(getters, index(k))
+    return out
+
+
+def _eager_region(node: Node, leaves: list[Node], values: tuple) -> Any:
+    """``node``'s value computed with NumPy from the region leaves' values."""
+    known = {id(m): v for m, v in zip(leaves, values, strict=True)}
+
+    def value(m: Node) -> Any:
+        if id(m) in known:
+            return known[id(m)]
+        v = m.eager(*[value(i) for i in m.inputs])
+        known[id(m)] = v
+        return v
+
+    return value(node)
 
 
 def _basic_view(shape: tuple[int, ...], key: tuple) -> tuple[tuple[int, ...], tuple[int, ...], int]:

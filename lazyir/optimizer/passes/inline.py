@@ -184,13 +184,13 @@ class _Pending:
 
 def is_vector_map(e: n.Expr) -> bool:
     """``result(for(vectors, appender, |b, i, x| lets; merge(b, v)))``: one element per element
-    of its input vectors."""
+    of its input vectors (or ``rangeiter``s)."""
     if e.op != n.RESULT or e.src[0].op != n.FOR:
         return False
     iters, builder, _ = n.for_parts(e.src[0])
     if builder.op != n.NEWBUILDER or not isinstance(builder.arg, T.Appender):
         return False
-    return all(it.op == n.ITER and it.arg == "vec" for it in iters) and peel_map(e.src[0]) is not None
+    return all(it.op == n.ITER and it.arg in ("vec", "range") for it in iters) and peel_map(e.src[0]) is not None
 
 
 @register("inline")
