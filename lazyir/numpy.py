@@ -47,6 +47,21 @@ transpose = _api.transpose
 concatenate = _api.concatenate
 dot = _api.dot
 matmul = _api.matmul
+roll = _api.roll
+zeros_like = _api.zeros_like
+ones_like = _api.ones_like
+empty_like = _api.empty_like
+full_like = _api.full_like
+take = _api.take
+stack = _api.stack
+bincount = _api.bincount
+sort = _api.sort
+argsort = _api.argsort
+pad = _api.pad
+
+
+def diff(a: Any, n: int = 1, axis: int = -1, **kw: Any) -> Any:
+    return _api.diff(a, n, axis, **kw)
 
 
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:

@@ -578,3 +578,62 @@ def test_a_stencil_reads_its_inputs_once():
     d = lnp.roll(flux, 1, axis=1) - lnp.roll(flux, -1, axis=1)
     assert lazyir.explain(d).rstrip().endswith(", 1 after")
     _same(lazyir.evaluate(d), np.roll(u * h, 1, axis=1) - np.roll(u * h, -1, axis=1))
+
+
+@settings(max_examples=30)
+@given(st.sampled_from(DTYPES), hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=6), st.data())
+def test_integer_indexing_take_diff_sort(dtype, shape, data):
+    a = data.draw(arrays(dtype, shape))
+    idx = data.draw(hnp.arrays(np.int64, st.integers(0, 7), elements=st.integers(-shape[0], shape[0] - 1)))
+    A = lnp.asarray(a)
+    lazy = [A[idx], (A[::-1])[lnp.asarray(idx)], lnp.take(A, idx % a.size), lnp.diff(A, axis=0)]
+    want = [a[idx], a[::-1][idx], np.take(a, idx % a.size), _eager(np.diff, a, axis=0)]
+    if a.ndim == 1:
+        lazy += [lnp.sort(A), lnp.argsort(A)]
+        want += [np.sort(a), np.argsort(a, kind="stable")]
+    for g, w in zip(lazyir.evaluate(lazy), want, strict=True):
+        _same(g, w)
+    with pytest.raises(IndexError):
+        A[[shape[0]]]
+
+
+@settings(max_examples=20)
+@given(hnp.arrays(np.int32, st.integers(0, 30), elements=st.integers(0, 40)), st.integers(0, 50))
+def test_bincount(x, minlength):
+    X = lnp.asarray(x)
+    _same(lazyir.evaluate(lnp.bincount(X, minlength=minlength)), np.bincount(x, minlength=minlength))
+    _same(lazyir.evaluate(lnp.bincount(X * 2)), np.bincount(x * 2))
+
+
+@settings(max_examples=20)
+@given(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), st.data())
+def test_pad_and_stack(shape, data):
+    a = data.draw(arrays(np.dtype("float64"), shape, moderate=True))
+    widths = data.draw(
+        st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=len(shape), max_size=len(shape))
+    )
+    A = lnp.asarray(a)
+    got = lazyir.evaluate(
+        [
+            lnp.pad(A, widths),
+            lnp.pad(A * 2.0, widths, mode="edge"),
+            lnp.pad(A, 1, constant_values=-2.5),
+            lnp.stack([A, A + 1.0]),
+        ]
+    )
+    want = [
+        np.pad(a, widths),
+        np.pad(a * 2.0, widths, mode="edge"),
+        np.pad(a, 1, constant_values=-2.5),
+        np.stack([a, a + 1.0]),
+    ]
+    for g, w in zip(got, want, strict=True):
+        _same(g, w)
+
+
+def test_like_functions_do_not_compute():
+    a = lnp.asarray(np.arange(6.0)) * 2.0
+    z = lnp.zeros_like(a, dtype=np.int32)
+    assert not a._node.known  # only the shape and dtype were read
+    _same(lazyir.evaluate(z), np.zeros(6, np.int32))
+    _same(lazyir.evaluate(np.full_like(a, 3.0)), np.full(6, 3.0))

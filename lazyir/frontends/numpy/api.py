@@ -21,7 +21,7 @@ from .array import (
     as_node,
     count_nonzero,
     eager_call,
-    gather_node,
+    make_gather,
     mean,
     ndarray,
     reduce,
@@ -233,7 +233,6 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
         ax = np.lib.array_utils.normalize_axis_index(int(axis), len(shape))
         dim, inner = shape[ax], loops.size_of(shape[ax + 1 :])
     total = loops.size_of(shape)
-    elem = ir_scalar(node.dtype)
     s = int(shift) % dim if dim else 0
     if s == 0 or total == 0:
         return ndarray(node)
@@ -249,22 +248,235 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
     def eager(v: Any) -> Any:
         return np.roll(v, shift, axis=axis)
 
-    composed = gather_node(node, shape, index, eager, "roll")
-    if composed is not None:
-        return _new(composed)
+    return _new(make_gather(node, shape, index, eager, "roll"))
+
+
+def _like(name: str, fill: Any):
+    def like(a: Any, dtype: Any = None, order: str = "K", subok: bool = True, shape: Any = None, **kw: Any) -> Any:
+        """``np.{name}`` from a lazy array's shape and dtype, without computing it."""
+        if kw or not isinstance(a, ndarray) or order not in ("K", "C", "A"):
+            return eager_call(name, getattr(np, name), (a,), dict(dtype=dtype, order=order, shape=shape, **kw))
+        dt = a.dtype if dtype is None else np.dtype(dtype)
+        shp = a.shape if shape is None else shape
+        value = np.empty(shp, dt) if fill is None else np.full(shp, fill, dt)
+        return ndarray(Node.leaf(value))
+
+    like.__name__ = name
+    return like
+
+
+zeros_like, ones_like, empty_like = _like("zeros_like", 0), _like("ones_like", 1), _like("empty_like", None)
+
+
+def full_like(
+    a: Any, fill_value: Any, dtype: Any = None, order: str = "K", subok: bool = True, shape: Any = None
+) -> Any:
+    if not isinstance(a, ndarray) or isinstance(fill_value, ndarray):
+        return eager_call("full_like", np.full_like, (a, fill_value), dict(dtype=dtype, order=order, shape=shape))
+    dt = a.dtype if dtype is None else np.dtype(dtype)
+    return ndarray(Node.leaf(np.full(a.shape if shape is None else shape, fill_value, dt)))
+
+
+def take_rows(x: ndarray, index: Any) -> ndarray:
+    """``x[index]`` for an integer index array (first axis): the indices are computed now and
+    checked like NumPy (``IndexError`` at the call); the gather stays lazy."""
+    idx = np.asarray(unwrap_one(index))
+    if idx.dtype.kind not in "iu":
+        raise IndexError("arrays used as indices must be of integer (or boolean) type")
+    node = x._node
+    if node.shape == ():
+        raise IndexError("too many indices for array: array is 0-dimensional, but 1 were indexed")
+    dim = node.shape[0]
+    flat = idx.astype(np.int64).reshape(-1)
+    bad = (flat < -dim) | (flat >= dim)
+    if bad.any():
+        raise IndexError(f"index {int(flat[np.argmax(bad)])} is out of bounds for axis 0 with size {dim}")
+    flat = np.where(flat < 0, flat + dim, flat)
+    inner = loops.size_of(node.shape[1:])
+    shape = idx.shape + node.shape[1:]
+    rows = Node.leaf(flat)
+
+    def index(k: n.Expr, ids: n.Expr) -> n.Expr:
+        if inner == 1:
+            return n.call(n.LOOKUP, ids, k)
+        row = n.call(n.LOOKUP, ids, n.binop("/", k, loops.i64(inner)))
+        return n.binop("+", n.binop("*", row, loops.i64(inner)), n.binop("%", k, loops.i64(inner)))
+
+    return _new(make_gather(node, shape, index, lambda v, ids: np.asarray(v)[ids].reshape(shape), "take", [rows]))
+
+
+def unwrap_one(v: Any) -> Any:
+    return v.__array__() if isinstance(v, ndarray) else v
+
+
+def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
+    if out is not None or mode != "raise" or axis not in (None, 0):
+        return eager_call("take", np.take, (a, indices), dict(axis=axis, out=out, mode=mode), "arguments")
+    x = asarray(a)
+    if axis is None:
+        x = x.reshape(-1)
+    result = take_rows(x, indices)
+    return result if np.ndim(unwrap_one(indices)) else result.reshape(result.shape[1:] if axis == 0 else ())
+
+
+def diff(a: Any, n_: int = 1, axis: int = -1, prepend: Any = None, append: Any = None, **kw: Any) -> Any:
+    if prepend is not None or append is not None or kw or n_ < 0:
+        return eager_call("diff", np.diff, (a, n_), dict(axis=axis, prepend=prepend, append=append, **kw), "arguments")
+    x = asarray(a)
+    if x.ndim == 0:
+        return np.diff(unwrap_one(x), n_, axis=axis)  # NumPy's error
+    ax = np.lib.array_utils.normalize_axis_index(axis, x.ndim)
+    for _ in range(n_):
+        hi = tuple(slice(1, None) if d == ax else slice(None) for d in range(x.ndim))
+        lo = tuple(slice(None, -1) if d == ax else slice(None) for d in range(x.ndim))
+        x = apply_ufunc(np.not_equal if x.dtype == np.bool_ else np.subtract, [x[hi], x[lo]], {})
+    return x
+
+
+def stack(arrays: Any, axis: int = 0, out: Any = None, **kw: Any) -> Any:
+    seq = [asarray(a) for a in arrays]
+    if out is not None or kw or axis != 0 or not seq:
+        return eager_call("stack", np.stack, (list(arrays),), dict(axis=axis, out=out, **kw), "arguments")
+    if len({a.shape for a in seq}) != 1:
+        raise ValueError("all input arrays must have the same shape")
+    return concatenate([a.reshape((1, *a.shape)) for a in seq], axis=0)
+
+
+def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
+    """``np.bincount`` as a ``vecmerger``: the length (max + 1) is computed first."""
+    node = as_node(x)
+    if weights is not None or node.dtype.kind not in "iub" or len(node.shape) != 1:
+        return eager_call("bincount", np.bincount, (x,), dict(weights=weights, minlength=minlength), "arguments")
+    values = np.asarray(evaluate([node])[0])
+    if values.size and values.min() < 0:
+        raise ValueError("'list' argument must have no negative elements")
+    length = max(int(values.max()) + 1 if values.size else 0, int(minlength))
+    src = ir_scalar(node.dtype)
 
     def build(args: list[n.Expr]) -> n.Expr:
-        x = args[0]
-        return loops.appender_loop(
-            [n.rangeiter(loops.i64(0), loops.i64(total), loops.i64(1))],
-            elem,
-            loops.i64(total),
-            lambda i, k: n.call(n.LOOKUP, x, index(k)),
+        b, e = n.ident("b"), n.ident("e")
+        init = loops.appender_loop(
+            [n.rangeiter(loops.i64(0), loops.i64(length), loops.i64(1))],
+            T.I64,
+            loops.i64(length),
+            lambda i, k: loops.i64(0),
+        )
+        body = n.merge(b, n.make_struct(n.cast(T.I64, e) if src != T.I64 else e, loops.i64(1)))
+        return n.result(
+            n.for_(
+                [args[0]],
+                n.new_builder(T.VecMerger(T.I64, "+"), init),
+                n.lam([("b", None), ("i", None), ("e", None)], body),
+            )
         )
 
-    out = Node([node], build, eager, node.dtype, shape, "roll")
-    out.elem = lambda getters, k: getters[0](index(k))
-    return _new(out)
+    return _new(
+        Node([node], build, lambda v: np.bincount(v, minlength=minlength), np.dtype(np.intp), (length,), "bincount")
+    )
+
+
+def sort(a: Any, axis: int = -1, kind: Any = None, order: Any = None, stable: Any = None) -> Any:
+    """``np.sort`` of a 1-d array (or ``axis=None``) with the IR's ``sort`` (NaN last, like NumPy)."""
+    x = asarray(a)
+    if order is not None or x.ndim == 0 or (axis is not None and x.ndim != 1) or not supported(x.dtype):
+        return eager_call(
+            "sort", np.sort, (a,), dict(axis=axis, kind=kind, order=order, stable=stable), "axis or dtype"
+        )
+    flat = x.reshape(-1)
+    node = flat._node
+
+    def build(args: list[n.Expr]) -> n.Expr:
+        return n.call(n.SORT, args[0], n.lam([("v", None)], n.ident("v")))
+
+    return _new(Node([node], build, lambda v: np.sort(v, kind="stable"), node.dtype, node.shape, "sort"))
+
+
+def argsort(a: Any, axis: int = -1, kind: Any = None, order: Any = None, stable: Any = None) -> Any:
+    """``np.argsort`` of a 1-d array: a stable sort of (value, position) pairs by value, so ties
+    keep their order (NumPy's default kind leaves the order of ties unspecified)."""
+    x = asarray(a)
+    if order is not None or x.ndim != 1 or not supported(x.dtype):
+        return eager_call(
+            "argsort", np.argsort, (a,), dict(axis=axis, kind=kind, order=order, stable=stable), "axis or dtype"
+        )
+    node = x._node
+    elem = ir_scalar(node.dtype)
+
+    def build(args: list[n.Expr]) -> n.Expr:
+        pairs = loops.appender_loop([args[0]], T.Struct((elem, T.I64)), None, lambda i, e: n.make_struct(e, i))
+        ordered = n.call(n.SORT, pairs, n.lam([("p", None)], n.getfield(n.ident("p"), 0)))
+        return loops.appender_loop([ordered], T.I64, None, lambda i, p: n.getfield(p, 1))
+
+    return _new(Node([node], build, lambda v: np.argsort(v, kind="stable"), np.dtype(np.intp), node.shape, "argsort"))
+
+
+def pad(array: Any, pad_width: Any, mode: str = "constant", **kw: Any) -> Any:
+    """``np.pad`` with ``constant`` or ``edge`` mode as a gather with the bounds tested per element."""
+    x = asarray(array)
+    if (
+        mode not in ("constant", "edge")
+        or (kw and set(kw) != {"constant_values"})
+        or not supported(x.dtype)
+        or x.ndim == 0
+    ):
+        return eager_call("pad", np.pad, (array, pad_width), dict(mode=mode, **kw), "mode")
+    cval = kw.get("constant_values", 0)
+    if not isinstance(cval, (int, float, bool, np.generic)):
+        return eager_call("pad", np.pad, (array, pad_width), dict(mode=mode, **kw), "per-axis values")
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
+    if (widths < 0).any():
+        raise ValueError("index can't contain negative values")
+    shape = tuple(int(d + lo + hi) for d, (lo, hi) in zip(x.shape, widths, strict=True))
+    if 0 in x.shape and mode == "edge":
+        return eager_call("pad", np.pad, (array, pad_width), dict(mode=mode, **kw), "empty edge")
+    src_strides = loops.c_strides(x.shape)
+    out_inner = loops.c_strides(shape)
+    elem = ir_scalar(x.dtype)
+    fill = n.lit(np.asarray(cval).astype(x.dtype).item() if x.dtype.kind != "b" else bool(cval), elem)
+
+    def coords(k: n.Expr) -> list[n.Expr]:
+        out = []
+        for axis, dim in enumerate(shape):
+            c = k if out_inner[axis] == 1 else n.binop("/", k, loops.i64(out_inner[axis]))
+            out.append(c if axis == 0 else n.binop("%", c, loops.i64(dim)))
+        return out
+
+    def src_index(cs: list[n.Expr], clamp: bool) -> n.Expr:
+        total = None
+        for axis, c in enumerate(cs):
+            lo, d = int(widths[axis][0]), x.shape[axis]
+            s = n.binop("-", c, loops.i64(lo))
+            if clamp:
+                s = n.binop("min", n.binop("max", s, loops.i64(0)), loops.i64(d - 1))
+            term = n.binop("*", s, loops.i64(src_strides[axis]))
+            total = term if total is None else n.binop("+", total, term)
+        return total
+
+    def inside(cs: list[n.Expr]) -> n.Expr:
+        cond = None
+        for axis, c in enumerate(cs):
+            lo, d = int(widths[axis][0]), x.shape[axis]
+            ok = n.binop("&&", n.binop(">=", c, loops.i64(lo)), n.binop("<", c, loops.i64(lo + d)))
+            cond = ok if cond is None else n.binop("&&", cond, ok)
+        return cond
+
+    total = loops.size_of(shape)
+    node = x._node
+
+    def build(args: list[n.Expr]) -> n.Expr:
+        v = args[0]
+
+        def body(i: n.Expr, k: n.Expr) -> n.Expr:
+            cs = coords(k)
+            if mode == "edge":
+                return n.call(n.LOOKUP, v, src_index(cs, True))
+            return n.if_(inside(cs), n.call(n.LOOKUP, v, src_index(cs, False)), fill)
+
+        return loops.appender_loop(
+            [n.rangeiter(loops.i64(0), loops.i64(total), loops.i64(1))], elem, loops.i64(total), body
+        )
+
+    return _new(Node([node], build, lambda v: np.pad(v, pad_width, mode=mode, **kw), x.dtype, shape, "pad"))
 
 
 def _cast(node: Node, dtype: np.dtype) -> Node:
@@ -381,6 +593,17 @@ IMPLEMENTED: dict[Any, Any] = {
     np.concatenate: concatenate,
     np.dot: dot,
     np.roll: roll,
+    np.zeros_like: zeros_like,
+    np.ones_like: ones_like,
+    np.empty_like: empty_like,
+    np.full_like: full_like,
+    np.take: take,
+    np.diff: lambda a, n=1, axis=-1, **kw: diff(a, n, axis, **kw),
+    np.stack: stack,
+    np.bincount: bincount,
+    np.sort: sort,
+    np.argsort: argsort,
+    np.pad: pad,
     np.matmul: matmul,
     np.asarray: asarray,
     np.shape: lambda a: a.shape,

@@ -588,31 +588,40 @@ def reshape_node(node: Node, shape: tuple[int, ...]) -> Node:
 
 
 def view_node(node: Node, shape: tuple[int, ...], strides: tuple[int, ...], offset: int, eager: Callable) -> Node:
-    """A strided view of a C-ordered ``node`` (element strides, may be negative or 0)."""
+    """A strided view of a C-ordered ``node`` (element strides, may be negative or 0), made
+    contiguous: a ``slice`` when it is one block, else a gather."""
     elem_ty = ir_scalar(node.dtype)
+    if shape == () or node.shape == ():
 
-    def index(k: n.Expr) -> n.Expr:
-        return loops.strided_index(k, shape, strides, offset)
-
-    if shape != () and node.shape != ():
-        gathered = gather_node(node, shape, index, lambda v: np.ascontiguousarray(eager(v)), "view")
-        if gathered is not None:
-            return gathered
-
-    def build(args: list[n.Expr]) -> n.Expr:
-        x = args[0]
-        if shape == ():
-            return n.call(n.LOOKUP, x, loops.i64(offset)) if node.shape != () else x
-        if node.shape == ():
+        def build(args: list[n.Expr]) -> n.Expr:
+            x = args[0]
+            if shape == ():
+                return n.call(n.LOOKUP, x, loops.i64(offset)) if node.shape != () else x
             return loops.elementwise(shape, [x], lambda e: e[0], elem_ty)
-        return loops.gather(x, shape, strides, offset, elem_ty)
 
-    out = Node(
-        [node], build, lambda v: np.ascontiguousarray(eager(v)) if shape else eager(v), node.dtype, shape, "view"
+        return Node([node], build, eager, node.dtype, shape, "view")
+    contiguous = tuple(s for s, d in zip(strides, shape, strict=True) if d != 1) == tuple(
+        s for s, d in zip(loops.c_strides(shape), shape, strict=True) if d != 1
     )
-    if shape != () and node.shape != ():
-        out.elem = lambda getters, k: getters[0](index(k))
-    return out
+    if contiguous and (node.known or node.elem is None):
+        total = loops.size_of(shape)
+        out = Node(
+            [node],
+            lambda args: n.call(n.SLICE, args[0], loops.i64(offset), loops.i64(total)),
+            lambda v: np.ascontiguousarray(eager(v)),
+            node.dtype,
+            shape,
+            "view",
+        )
+        out.elem = lambda getters, k: getters[0](k if not offset else n.binop("+", k, loops.i64(offset)))
+        return out
+    return make_gather(
+        node,
+        shape,
+        lambda k: loops.strided_index(k, shape, strides, offset),
+        lambda v: np.ascontiguousarray(eager(v)),
+        "view",
+    )
 
 
 #: How many elementwise nodes a gather may recompute per element instead of reading them from
@@ -673,35 +682,45 @@ def _reader(node: Node, arg: n.Expr) -> Callable[[n.Expr | None], n.Expr]:
     return lambda idx: n.call(n.LOOKUP, arg, idx)
 
 
-def gather_node(
-    node: Node, shape: tuple[int, ...], index: Callable[[n.Expr], n.Expr], eager: Callable, label: str
-) -> Node | None:
-    """A gather (``out[k] = node[index(k)]``) of a lazy elementwise ``node``: computes the
-    elements it reads in its own loop (``None`` when ``node`` is not such a node)."""
-    if node.known or node.elem is None:
-        return None
-    leaves, element = _region(node, [COMPOSE_BUDGET])
-    if not all(m.known for m in leaves):
-        # a region over other lazy values would recompute them per read (a stencil's history);
-        # read the node from memory instead
-        return None
+def make_gather(
+    node: Node,
+    shape: tuple[int, ...],
+    index: Callable[..., n.Expr],
+    eager: Callable[..., Any],
+    label: str,
+    extra: Sequence[Node] = (),
+) -> Node:
+    """``out[k] = node[index(k, *extra)]`` over the flat positions ``k`` of ``shape`` (``extra``:
+    nodes the index reads, e.g. an index array). When ``node`` is a lazy elementwise value over
+    arrays in memory, the gather computes the elements it reads in its own loop instead of
+    reading ``node`` from memory; ``eager(value, *extra_values)`` is the NumPy computation."""
     elem_ty = ir_scalar(node.dtype)
     total = loops.size_of(shape)
+    leaves, element = [node], (lambda getters, idx: getters[0](idx))
+    if not node.known and node.elem is not None:
+        region, composed = _region(node, [COMPOSE_BUDGET])
+        # a region over other lazy values would recompute them per read (a stencil's history)
+        if all(m.known for m in region):
+            leaves, element = region, composed
+    count = len(leaves)
 
     def build(args: list[n.Expr]) -> n.Expr:
-        getters = [_reader(m, a) for m, a in zip(leaves, args, strict=True)]
+        getters = [_reader(m, a) for m, a in zip(leaves, args[:count], strict=True)]
+        extras = args[count:]
         return loops.appender_loop(
             [n.rangeiter(loops.i64(0), loops.i64(total), loops.i64(1))],
             elem_ty,
             loops.i64(total),
-            lambda i, k: element(getters, index(k)),
+            lambda i, k: element(getters, index(k, *extras)),
         )
 
-    def run(*values: Any) -> Any:  # eagerly: compute the node, then gather
-        return eager(_eager_region(node, leaves, values))
+    def run(*values: Any) -> Any:
+        value = values[0] if leaves == [node] else _eager_region(node, leaves, values[:count])
+        return eager(value, *values[count:])
 
-    out = Node(leaves, build, run, node.dtype, shape, label)
-    out.elem = lambda getters, k: element(getters, index(k))
+    out = Node([*leaves, *extra], build, run, node.dtype, shape, label)
+    if not extra:
+        out.elem = lambda getters, k: element(getters, index(k))
     return out
 
 
@@ -741,6 +760,18 @@ def _basic_view(shape: tuple[int, ...], key: tuple) -> tuple[tuple[int, ...], tu
     else:
         offset = 0
     return view.shape, tuple(s // itemsize for s in view.strides), offset
+
+
+def _is_int_index(key: Any) -> bool:
+    """An integer index array (or list) for the first axis."""
+    if isinstance(key, (ndarray, np.ndarray)):
+        return key.dtype.kind in "iu"
+    if isinstance(key, list):
+        try:
+            return np.asarray(key).dtype.kind in "iu"
+        except ValueError:
+            return False
+    return False
 
 
 def _is_basic(key: tuple) -> bool:
@@ -978,12 +1009,14 @@ class ndarray:  # noqa: N801 - NumPy's name
             shape, strides, offset = _basic_view(node.shape, tkey)
             out = view_node(node, shape, strides, offset, lambda v: v[key])
             return ndarray(_register(out), view=(self, tkey))
-        k = key.__array__() if isinstance(key, ndarray) and key._node.known else key
-        if isinstance(key, ndarray) and key.dtype == np.bool_ and key.shape == self.shape:
+        if isinstance(key, (ndarray, np.ndarray)) and key.dtype == np.bool_ and key.shape == self.shape:
             from . import api
 
-            return api.compress_mask(self, key)
-        del k
+            return api.compress_mask(self, key if isinstance(key, ndarray) else ndarray(Node.leaf(key)))
+        if _is_int_index(key):
+            from . import api
+
+            return api.take_rows(self, key)
         return eager_call("__getitem__", lambda a, k: a[k], (self, key), {}, "advanced indexing")
 
     def __setitem__(self, key: Any, value: Any) -> None:
