@@ -561,8 +561,41 @@ def _matrix_vector(m: ndarray, v: ndarray, dtype: np.dtype, name: str) -> ndarra
     return _new(Node([m._node, v._node], build, lambda a, b: np.matmul(a, b), dtype, (rows,), name))
 
 
+#: Up to this many columns, ``v @ m`` keeps one accumulator per column (a struct of mergers:
+#: registers) instead of a ``vecmerger``.
+NARROW = 32
+
+
 def _vector_matrix(v: ndarray, m: ndarray, dtype: np.dtype, name: str) -> ndarray:
     """``v @ m`` (m is (k, c)): rows of ``m`` scaled by ``v``, summed over the rows."""
+    rows, cols = m.shape
+    if 0 < cols <= NARROW and m._node.known:
+        elem = ir_scalar(dtype)
+
+        def build(args: list[n.Expr]) -> n.Expr:
+            mat, vec = args
+            bs, r = n.ident("bs"), n.ident("r")
+            base = n.binop("*", r, loops.i64(cols))
+            scale = n.call(n.LOOKUP, vec, r)
+            merges = [
+                n.merge(
+                    n.getfield(bs, j),
+                    n.binop("*", n.call(n.LOOKUP, mat, n.binop("+", base, loops.i64(j)) if j else base), scale),
+                )
+                for j in range(cols)
+            ]
+            builder = n.make_struct(*[n.new_builder(T.Merger(elem, "+")) for _ in range(cols)])
+            loop = n.result(
+                n.for_(
+                    [n.rangeiter(loops.i64(0), loops.i64(rows), loops.i64(1))],
+                    builder,
+                    n.lam([("bs", None), ("i", None), ("r", None)], n.make_struct(*merges)),
+                )
+            )
+            sums = n.ident("sums")
+            return n.let("sums", loop, n.vector(*[n.getfield(sums, j) for j in range(cols)]))
+
+        return _new(Node([m._node, v._node], build, lambda a, b: np.matmul(b, a), dtype, (cols,), name))
     prod_ = apply_ufunc(np.multiply, [v.reshape(-1, 1), m], {})
     return _new(_reduce_node(prod_._node, (0,), False, dtype, "+", name, lambda p: np.sum(p, axis=0, dtype=dtype)))
 
