@@ -58,6 +58,8 @@ bincount = _api.bincount
 sort = _api.sort
 argsort = _api.argsort
 pad = _api.pad
+cumsum = _api.cumsum
+cumprod = _api.cumprod
 
 
 def diff(a: Any, n: int = 1, axis: int = -1, **kw: Any) -> Any:

@@ -637,3 +637,24 @@ def test_like_functions_do_not_compute():
     assert not a._node.known  # only the shape and dtype were read
     _same(lazyir.evaluate(z), np.zeros(6, np.int32))
     _same(lazyir.evaluate(np.full_like(a, 3.0)), np.full(6, 3.0))
+
+
+def test_opaque_steps_keep_the_program_lazy():
+    # cumsum (no scan in the IR yet) and matrix products run on NumPy when the program is
+    # evaluated; what feeds them and what uses them stays lazy
+    from lazyir.frontends import fallback
+
+    fallback.reset()
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((5, 3)), rng.standard_normal((3, 4))
+    A = lnp.asarray(a)
+    with pytest.warns(lazyir.EagerFallbackWarning, match="opaque step"):
+        c = lnp.cumsum(A * 2.0, axis=0) + 1.0
+    m = (A + 1.0) @ lnp.asarray(b) * 2.0
+    assert not c._node.known and not m._node.known
+    got = lazyir.evaluate(c, m, np.cumprod(A, axis=1), lnp.cumsum(A))
+    want = (np.cumsum(a * 2.0, axis=0) + 1.0, (a + 1.0) @ b * 2.0, np.cumprod(a, axis=1), np.cumsum(a))
+    for g, w in zip(got, want, strict=True):
+        _same(g, w, 1e-12)
+    with pytest.raises(np.exceptions.AxisError):
+        lnp.cumsum(A, axis=2)

@@ -12,18 +12,20 @@ _counts: Counter[str] = Counter()
 _lock = threading.Lock()
 
 
-def note(name: str, reason: str = "") -> None:
-    """Record that ``name`` ran eagerly on the real library; warn the first time."""
+def note(name: str, reason: str = "", deferred: bool = False) -> None:
+    """Record that ``name`` runs on the real library (now, or ``deferred`` as an opaque step of
+    the program when it is evaluated); warn the first time."""
     with _lock:
         first = name not in _counts
         _counts[name] += 1
     if first:
         why = f" ({reason})" if reason else ""
-        warnings.warn(
-            f"lazyir runs {name} eagerly on the real library{why}; its inputs were evaluated first",
-            EagerFallbackWarning,
-            stacklevel=4,
+        how = (
+            "as an opaque step when the program is evaluated"
+            if deferred
+            else "eagerly; its inputs were evaluated first"
         )
+        warnings.warn(f"lazyir runs {name} on the real library{why}, {how}", EagerFallbackWarning, stacklevel=4)
 
 
 def report() -> dict[str, int]:

@@ -96,8 +96,8 @@ def ir_type(node: Node) -> T.Type:
 
 
 def order(roots: Sequence[Node]) -> tuple[list[Node], list[Node]]:
-    """``(leaves, computed)``: the known nodes the roots need, in order of first use, and the
-    unknown ones in dependency order (inputs first). Iterative: graphs can be deep."""
+    """``(leaves, computed)``: the known (or opaque) nodes the roots need, in order of first use,
+    and the others in dependency order (inputs first). Iterative: graphs can be deep."""
     leaves: list[Node] = []
     computed: list[Node] = []
     seen: set[int] = set()
@@ -111,7 +111,7 @@ def order(roots: Sequence[Node]) -> tuple[list[Node], list[Node]]:
             if id(node) in seen:
                 continue
             seen.add(id(node))
-            if node.known:
+            if node.known or node.build is None:  # opaque nodes are parameters of the program
                 leaves.append(node)
                 continue
             stack.append((node, True))
@@ -177,10 +177,21 @@ def _eager(computed: Sequence[Node]) -> None:
 
 
 def evaluate(roots: Sequence[Node]) -> list[Any]:
-    """Compute the roots (each once, in one program) and make them leaves; their values."""
+    """Compute the roots (each once, in one program) and make them leaves; their values.
+
+    Opaque nodes (no IR: a step the real library runs, such as a BLAS matrix product) split the
+    work: what they read is computed first (one program), then they run, then the rest."""
     todo = [r for r in dict.fromkeys(roots) if not r.known]
     if todo:
         leaves, computed = order(todo)
+        opaque = [m for m in leaves if not m.known]
+        if opaque:
+            evaluate([i for m in opaque for i in m.inputs])
+            with np.errstate(all="ignore"):
+                for m in opaque:
+                    if not m.known:
+                        m.set_value(m.eager(*[i.value for i in m.inputs]))
+            return evaluate(roots)
         if _small(leaves, computed):
             _eager(computed)
         else:

@@ -10,6 +10,7 @@ import numpy as np
 
 from ...ir import nodes as n
 from ...ir import types as T
+from .. import fallback
 from ..graph import Node, evaluate, ir_scalar
 from . import loops
 from .array import (
@@ -479,6 +480,29 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kw: Any) -> Any:
     return _new(Node([node], build, lambda v: np.pad(v, pad_width, mode=mode, **kw), x.dtype, shape, "pad"))
 
 
+def _accumulate(name: str, func: Any):
+    def accumulate(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+        """``np.{name}``: the IR has no scan yet, so NumPy runs it as an opaque step of the
+        program (its inputs and its users stay lazy and fused)."""
+        if out is not None:
+            return eager_call(name, func, (a,), dict(axis=axis, dtype=dtype, out=out), "out=")
+        node = as_node(a)
+        if node.shape == () or (axis is not None and not isinstance(axis, (int, np.integer))):
+            return eager_call(name, func, (a,), dict(axis=axis, dtype=dtype))
+        if axis is not None:
+            np.lib.array_utils.normalize_axis_index(int(axis), len(node.shape))  # NumPy's AxisError
+        out_dtype = np.asarray(func(np.ones(1, node.dtype), dtype=dtype)).dtype
+        shape = (loops.size_of(node.shape),) if axis is None else node.shape
+        fallback.note(name, "no scan in the IR yet", deferred=True)
+        return _new(Node([node], None, lambda v: func(v, axis=axis, dtype=dtype), out_dtype, shape, name))
+
+    accumulate.__name__ = name
+    return accumulate
+
+
+cumsum, cumprod = _accumulate("cumsum", np.cumsum), _accumulate("cumprod", np.cumprod)
+
+
 def _cast(node: Node, dtype: np.dtype) -> Node:
     from .array import cast_node
 
@@ -508,7 +532,8 @@ def matmul(a: Any, b: Any, _name: str = "matmul") -> Any:
         func(np.broadcast_to(np.zeros((), x.dtype), x.shape), np.broadcast_to(np.zeros((), y.dtype), y.shape))
     out_dtype = np.asarray(func(np.ones((1,) * len(x.shape), x.dtype), np.ones((1,) * len(y.shape), y.dtype))).dtype
     if len(x.shape) == 2 and len(y.shape) == 2:
-        return wrap(func(*[v.__array__() if isinstance(v, ndarray) else v for v in (a, b)]))
+        # NumPy's BLAS, as an opaque step run when the program is evaluated
+        return _new(Node([x, y], None, func, out_dtype, (x.shape[0], y.shape[1]), _name))
     if not supported(out_dtype) or out_dtype.kind == "b":
         return eager_call(_name, func, (a, b), {}, "dtype")
     xs = ndarray(x).astype(out_dtype, copy=False)
@@ -637,6 +662,8 @@ IMPLEMENTED: dict[Any, Any] = {
     np.sort: sort,
     np.argsort: argsort,
     np.pad: pad,
+    np.cumsum: cumsum,
+    np.cumprod: cumprod,
     np.matmul: matmul,
     np.asarray: asarray,
     np.shape: lambda a: a.shape,
