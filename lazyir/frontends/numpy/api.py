@@ -30,7 +30,6 @@ from .array import (
     supported,
     var,
     where,
-    wrap,
 )
 
 
