@@ -240,18 +240,36 @@ def _elementwise_node(
     wrap_ints: bool = False,
 ) -> Node:
     nodes: list[Node] = []
+    positions: list[int | None] = []
     for op in ops:
-        if op.node is not None and all(op.node is not m for m in nodes):
+        if op.node is None:
+            positions.append(None)
+            continue
+        j = next((t for t, m in enumerate(nodes) if m is op.node), None)
+        if j is None:
+            j = len(nodes)
             nodes.append(op.node)
+        positions.append(j)
+    # literals now: an out-of-range Python int raises at the call, like NumPy
     literals = [
         None if op.node is not None else _literal(op.py, dt, wrap_ints) for op, dt in zip(ops, in_dtypes, strict=True)
     ]
-    loop_ty = ir_scalar(in_dtypes[0])
-    out_ty = ir_scalar(out_dtype)
-    positions = [None if op.node is None else next(j for j, m in enumerate(nodes) if m is op.node) for op in ops]
     shapes = [op.shape for op in ops]
-    src_tys = [None if op.node is None else ir_scalar(op.node.dtype) for op in ops]
-    in_tys = [ir_scalar(d) for d in in_dtypes]
+    ir: dict[str, Any] = {}  # the IR-side facts, worked out only when IR is built
+
+    def facts() -> dict[str, Any]:
+        if not ir:
+            ir["loop"] = ir_scalar(in_dtypes[0])
+            ir["out"] = ir_scalar(out_dtype)
+            ir["src"] = [None if op.node is None else ir_scalar(op.node.dtype) for op in ops]
+            ir["dst"] = [ir_scalar(d) for d in in_dtypes]
+            ir["strides"] = [None if shp == () else loops.broadcast_strides(shp, shape) for shp in shapes]
+        return ir
+
+    def compute(vals: list[n.Expr]) -> n.Expr:
+        f = facts()
+        conv = [e if src is None else S.cast(e, src, dst) for e, src, dst in zip(vals, f["src"], f["dst"], strict=True)]
+        return builder(f["loop"], *conv)
 
     def build(args: list[n.Expr]) -> n.Expr:
         operands: list[Any] = []
@@ -262,28 +280,18 @@ def _elementwise_node(
                 operands.append(args[pos])
             else:
                 operands.append((args[pos], shp))
-
-        def fn(elems: list[n.Expr]) -> n.Expr:
-            conv = [
-                e if src is None else S.cast(e, src, dst) for e, src, dst in zip(elems, src_tys, in_tys, strict=True)
-            ]
-            return builder(loop_ty, *conv)
-
-        return loops.elementwise(shape, operands, fn, out_ty)
-
-    bstrides = [None if shp == () else loops.broadcast_strides(shp, shape) for shp in shapes]
+        return loops.elementwise(shape, operands, compute, facts()["out"])
 
     def elem(getters: list[Callable[[n.Expr], n.Expr]], k: n.Expr) -> n.Expr:
         vals = []
-        for pos, lit, shp, st in zip(positions, literals, shapes, bstrides, strict=True):
+        for pos, lit, shp, st in zip(positions, literals, shapes, facts()["strides"], strict=True):
             if pos is None:
                 vals.append(lit)
             elif st is None:
                 vals.append(getters[pos](None))
             else:
                 vals.append(getters[pos](k if shp == shape else loops.strided_index(k, shape, st)))
-        conv = [e if src is None else S.cast(e, src, dst) for e, src, dst in zip(vals, src_tys, in_tys, strict=True)]
-        return builder(loop_ty, *conv)
+        return compute(vals)
 
     py = [op.py for op in ops]
 
