@@ -6,7 +6,7 @@ text the parser reads back (``vec[f64]``, ``{i64, f32}``, ``merger[f64,+]``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -24,9 +24,33 @@ class Type:
         return False
 
 
+def _hash_once(cls: type) -> type:
+    """Types are hashed constantly (they are part of every interned node's key): compute each
+    type's hash when it is made, keep it in the ``_hash`` slot, and re-hash after unpickling
+    (string hashes differ between processes)."""
+    names = tuple(f.name for f in fields(cls) if f.name != "_hash")
+    tag = cls.__name__
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((tag, *(getattr(self, a) for a in names))))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self):
+        return (cls, tuple(getattr(self, a) for a in names))
+
+    cls.__post_init__ = __post_init__
+    cls.__hash__ = __hash__
+    cls.__reduce__ = __reduce__
+    return cls
+
+
+@_hash_once
 @dataclass(frozen=True, slots=True)
 class Scalar(Type):
     name: str
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __str__(self) -> str:
         return self.name
@@ -98,9 +122,11 @@ def scalar_of_dtype(dtype: np.dtype | type | str) -> Scalar:
 _BY_DTYPE: dict = {np.dtype(npname): SCALARS[name] for name, npname in _NUMPY_NAMES.items()}
 
 
+@_hash_once
 @dataclass(frozen=True, slots=True)
 class Vec(Type):
     elem: Type
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __str__(self) -> str:
         return f"vec[{self.elem}]"
@@ -133,10 +159,12 @@ class Struct(Type):
         return bool(self.fields) and all(f.is_builder for f in self.fields)
 
 
+@_hash_once
 @dataclass(frozen=True, slots=True)
 class Dict(Type):
     key: Type
     value: Type
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __str__(self) -> str:
         return f"dict[{self.key},{self.value}]"
@@ -162,9 +190,11 @@ class Builder(Type):
         raise NotImplementedError
 
 
+@_hash_once
 @dataclass(frozen=True, slots=True)
 class Appender(Builder):
     elem: Type
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __str__(self) -> str:
         return f"appender[{self.elem}]"
@@ -180,10 +210,12 @@ class Appender(Builder):
         return Vec(self.elem)
 
 
+@_hash_once
 @dataclass(frozen=True, slots=True)
 class Merger(Builder):
     elem: Type
     op: str
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __str__(self) -> str:
         return f"merger[{self.elem},{self.op}]"
@@ -199,10 +231,12 @@ class Merger(Builder):
         return self.elem
 
 
+@_hash_once
 @dataclass(frozen=True, slots=True)
 class VecMerger(Builder):
     elem: Type
     op: str
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __str__(self) -> str:
         return f"vecmerger[{self.elem},{self.op}]"
@@ -218,11 +252,13 @@ class VecMerger(Builder):
         return Vec(self.elem)
 
 
+@_hash_once
 @dataclass(frozen=True, slots=True)
 class DictMerger(Builder):
     key: Type
     value: Type
     op: str
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __str__(self) -> str:
         return f"dictmerger[{self.key},{self.value},{self.op}]"
@@ -238,10 +274,12 @@ class DictMerger(Builder):
         return Dict(self.key, self.value)
 
 
+@_hash_once
 @dataclass(frozen=True, slots=True)
 class GroupMerger(Builder):
     key: Type
     value: Type
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __str__(self) -> str:
         return f"groupmerger[{self.key},{self.value}]"
