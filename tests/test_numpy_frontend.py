@@ -105,7 +105,25 @@ UNARY = [
     "deg2rad",
     "rad2deg",
     "reciprocal",
+    "fabs",
+    "radians",
+    "degrees",
+    "conjugate",
 ]
+
+
+def test_every_ufunc_with_an_ir_form_is_tested():
+    from lazyir.frontends.numpy.scalar import UFUNCS
+
+    tested = {getattr(np, name).__name__ for name in BINARY + UNARY} | {"erf"}
+    assert {getattr(np, name).__name__ if hasattr(np, name) else name for name in UFUNCS} <= tested
+
+
+def test_scipy_erf_is_captured():
+    special = pytest.importorskip("scipy.special")
+    x = np.linspace(-3, 3, 41)
+    got = lazyir.evaluate(special.erf(lnp.asarray(x) * 0.5))
+    _same(got, special.erf(x * 0.5), 1e-13)
 
 
 @pytest.fixture(autouse=True)
