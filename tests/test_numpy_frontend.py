@@ -676,3 +676,102 @@ def test_opaque_steps_keep_the_program_lazy():
         _same(g, w, 1e-12)
     with pytest.raises(np.exceptions.AxisError):
         lnp.cumsum(A, axis=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# NumPy's memory semantics: copies, views, in-place operators, writes through NumPy calls
+
+
+def test_copies_are_copies():
+    s = lnp.asarray(np.arange(3.0)) + 0
+    for t in (s.copy(), lnp.array(s), lnp.asarray(s, copy=True), s.flatten(), lnp.roll(s, 0)):
+        t[0] = 99.0
+    _same(lazyir.evaluate(s), np.arange(3.0))
+    base = np.arange(3.0)
+    r = lnp.roll(lnp.asarray(base), 3)
+    r[0] = 99.0
+    _same(base, np.arange(3.0))
+
+
+def test_views_share_memory_with_their_base():
+    c = lnp.asarray(np.arange(6.0)) + 0
+    v, r, t = c[1:], c.reshape(2, 3), c.reshape(2, 3).T
+    c[1] = 55.0
+    _same(lazyir.evaluate(v), np.array([55.0, 2, 3, 4, 5]))
+    w = c[1:][0:2]
+    w[1] = -1.0  # a view of a view writes into the base
+    _same(lazyir.evaluate(c), np.array([0.0, 55, -1, 3, 4, 5]))
+    r[1, 2] = 7.0
+    _same(lazyir.evaluate(c), np.array([0.0, 55, -1, 3, 4, 7]))
+    _same(lazyir.evaluate(t), np.array([0.0, 55, -1, 3, 4, 7]).reshape(2, 3).T.copy())
+
+
+def test_in_place_operators_write_into_the_array():
+    base = np.arange(3.0)
+    a = lnp.asarray(base)
+    v = a[1:]
+    before = a * 1
+    a += 1
+    a *= 2
+    _same(base, (np.arange(3.0) + 1) * 2)
+    _same(lazyir.evaluate(v), ((np.arange(3.0) + 1) * 2)[1:])
+    _same(lazyir.evaluate(before), np.arange(3.0))
+    i = lnp.asarray(np.arange(3))
+    with pytest.raises(TypeError):
+        i += 1.5
+    q, r = divmod(lnp.asarray(np.arange(-3, 4)), 3)
+    _same(lazyir.evaluate(q), np.arange(-3, 4) // 3)
+    _same(lazyir.evaluate(r), np.arange(-3, 4) % 3)
+
+
+def test_writes_through_numpy_calls_keep_earlier_values():
+    a = lnp.asarray(np.arange(3.0))
+    b = a * 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lazyir.EagerFallbackWarning)
+        np.add(a, 100, out=a)
+        _same(lazyir.evaluate(b), np.arange(3.0) * 2)
+        _same(lazyir.evaluate(a), np.arange(3.0) + 100)
+        c = a + 0
+        a.fill(7.0)
+        _same(lazyir.evaluate(c), np.arange(3.0) + 100)
+        np.copyto(a, np.ones(3))
+    _same(lazyir.evaluate(a), np.ones(3))
+
+
+def test_review_edge_cases():
+    i8, u64 = lnp.asarray(np.arange(3, dtype=np.int8)), lnp.asarray(np.arange(3, dtype=np.uint64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lazyir.EagerFallbackWarning)
+        _same(lazyir.evaluate(i8 == 300), np.zeros(3, bool))
+        _same(lazyir.evaluate(u64 > -1), np.ones(3, bool))
+        _same(
+            lazyir.evaluate(lnp.asarray(np.ones(3, np.float16)) + np.ones(3, np.float32)), np.full(3, 2.0, np.float32)
+        )
+        _same(lazyir.evaluate(lnp.asarray(np.array(["a", "b"])) == "a"), np.array([True, False]))
+        _same(lazyir.evaluate(lnp.asarray(np.arange(2.0)) * 1j), np.arange(2.0) * 1j)
+        _same(lazyir.evaluate(lnp.asarray(np.arange(3.0)).sum(dtype=np.float16)), np.float16(3.0))
+    a = lnp.asarray(np.arange(3.0)) * 1
+    _same(lazyir.evaluate(lnp.take(a, 1)), np.float64(1.0))
+    _same(lazyir.evaluate(a[np.array(1)] + a), np.arange(3.0) + 1)
+    _same(lazyir.evaluate(lnp.mean(lnp.asarray(np.array([1, 2])), dtype=np.int64)), np.int64(1))
+    assert lazyir.evaluate(i8**2.0).dtype == np.float64
+    assert lazyir.evaluate(lnp.asarray(np.array([True])) ** 2).dtype == np.int8
+    assert type(lnp.count_nonzero(i8)) is type(np.count_nonzero(np.arange(3)))
+    with pytest.raises(OverflowError):
+        lnp.asarray(np.arange(3, dtype=np.uint8)) ** -1
+    with pytest.raises(OverflowError):
+        lnp.pad(lnp.asarray(np.zeros(2, np.int8)), 1, constant_values=1000)
+    with pytest.raises(np.exceptions.AxisError):
+        lnp.sort(lnp.asarray(np.zeros(2)), axis=5)
+    _same(lazyir.evaluate(lnp.asarray(np.arange(4)).clip(max=2)), np.arange(4).clip(max=2))
+    _same(
+        lazyir.evaluate(lnp.maximum(lnp.asarray(np.array([-0.0, 0.0])), np.array([0.0, -0.0]))), np.array([0.0, -0.0])
+    )
+    _same(lazyir.evaluate(lnp.fmax(lnp.asarray(np.array([-0.0, 0.0])), np.array([0.0, -0.0]))), np.array([-0.0, 0.0]))
+
+
+def test_float32_sums_are_accurate():
+    a = np.full(2**20, 0.1, np.float32)
+    got = lazyir.evaluate(lnp.asarray(a).sum())
+    assert abs(float(got) - float(np.sum(a, dtype=np.float64))) <= 1e-6 * float(np.sum(a, dtype=np.float64))

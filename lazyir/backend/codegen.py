@@ -252,8 +252,8 @@ class _Fn:
 
     def minmax(self, op: str, a: ir.Value, c: ir.Value, ty: T.Scalar) -> ir.Value:
         b = self.b
-        if ty.is_float:
-            first = b.fcmp_ordered("<=" if op == "min" else ">=", a, c)
+        if ty.is_float:  # ties give the second operand (so max(-0.0, 0.0) is 0.0), like NumPy
+            first = b.fcmp_ordered("<" if op == "min" else ">", a, c)
             first = b.or_(first, b.fcmp_unordered("uno", a, a))
         elif ty.is_signed and not ty.is_bool:
             first = b.icmp_signed("<=" if op == "min" else ">=", a, c)

@@ -199,8 +199,13 @@ def evaluate(roots: Sequence[Node]) -> list[Any]:
             fn = engine.compile(prog)
             out = fn(*arguments(leaves))
             values = [out] if len(todo) == 1 else list(out)
+            seen = [leaf.value for leaf in leaves if isinstance(leaf.value, np.ndarray)]
             for node, value in zip(todo, values, strict=True):
-                node.set_value(_shaped(value, node))
+                value = _shaped(value, node)
+                if isinstance(value, np.ndarray) and any(np.may_share_memory(value, v) for v in seen):
+                    value = value.copy()  # each lazy array owns its memory (writes must not leak)
+                seen.append(value)
+                node.set_value(value)
     return [r.value for r in roots]
 
 

@@ -256,11 +256,11 @@ def _libm(fn: Callable[..., float], np_fn: Callable[..., Any], args: tuple, ty: 
 
 
 def _float_min(a: Any, b: Any) -> Any:
-    return a if (a <= b or math.isnan(a)) else b
+    return a if (a < b or math.isnan(a)) else b
 
 
 def _float_max(a: Any, b: Any) -> Any:
-    return a if (a >= b or math.isnan(a)) else b
+    return a if (a > b or math.isnan(a)) else b
 
 
 def _float_binop(op: str, a: Any, b: Any, ty: Scalar) -> Any:

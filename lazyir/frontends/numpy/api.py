@@ -44,6 +44,8 @@ def asarray(a: Any, dtype: Any = None, order: Any = None, copy: Any = None) -> n
 def array(a: Any, dtype: Any = None, copy: bool = True, ndmin: int = 0) -> ndarray:
     if isinstance(a, ndarray):
         out = a.astype(dtype) if dtype is not None else (a.copy() if copy else a)
+        if out.ndim < ndmin:
+            out = out.reshape((1,) * (ndmin - out.ndim) + out.shape)
         return out
     return ndarray(Node.leaf(np.array(a, dtype=dtype, copy=copy, ndmin=ndmin)))
 
@@ -128,23 +130,39 @@ def argmax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) ->
     return arg_reduce(a, "argmax", axis, keepdims)
 
 
-def clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **kw: Any) -> Any:
-    if out is not None or kw:
-        return eager_call("clip", np.clip, (a, a_min, a_max), dict(out=out, **kw), "arguments")
-    if a_min is None and a_max is None:
-        return eager_call("clip", np.clip, (a, a_min, a_max), {}, "no bounds")
-    # NumPy 2: clip(a, lo, hi) == minimum(maximum(a, lo), hi), with its promotion rules
+_NO = object()
+
+
+def clip(  # noqa: A002 - NumPy's keyword names
+    a: Any,
+    a_min: Any = _NO,
+    a_max: Any = _NO,
+    out: Any = None,
+    *,
+    min: Any = _NO,  # noqa: A002
+    max: Any = _NO,  # noqa: A002
+    **kw: Any,
+) -> Any:
+    """``np.clip``: NumPy 2's ``minimum(maximum(a, lo), hi)`` with its promotion rules."""
+    given = {k: v for k, v in (("a_min", a_min), ("a_max", a_max), ("min", min), ("max", max)) if v is not _NO}
+    probe = np.zeros(1, a.dtype if isinstance(a, (ndarray, np.ndarray)) else np.asarray(a).dtype)
+    dummies = {k: (np.zeros(1, v.dtype) if isinstance(v, ndarray) else v) for k, v in given.items()}
+    np.clip(probe, **dummies)  # NumPy's argument checks and errors
+    lo = a_min if a_min is not _NO else min if min is not _NO else None
+    hi = a_max if a_max is not _NO else max if max is not _NO else None
+    if out is not None or kw or (lo is None and hi is None):
+        return eager_call("clip", np.clip, (a,), dict(given, out=out, **kw), "arguments")
     x = a if isinstance(a, ndarray) else asarray(a)
     if x.dtype.kind in "iu":  # Python int bounds beyond the dtype's range clamp to it
         info = np.iinfo(x.dtype)
-        if type(a_min) is int:
-            a_min = min(max(a_min, int(info.min)), int(info.max))
-        if type(a_max) is int:
-            a_max = min(max(a_max, int(info.min)), int(info.max))
-    if a_min is not None:
-        x = apply_ufunc(np.maximum, [x, a_min], {})
-    if a_max is not None:
-        x = apply_ufunc(np.minimum, [x, a_max], {})
+        if type(lo) is int:
+            lo = builtins.min(builtins.max(lo, int(info.min)), int(info.max))
+        if type(hi) is int:
+            hi = builtins.min(builtins.max(hi, int(info.min)), int(info.max))
+    if lo is not None:
+        x = apply_ufunc(np.maximum, [x, lo], {})
+    if hi is not None:
+        x = apply_ufunc(np.minimum, [x, hi], {})
     return x
 
 
@@ -235,7 +253,7 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
     total = loops.size_of(shape)
     s = int(shift) % dim if dim else 0
     if s == 0 or total == 0:
-        return ndarray(node)
+        return ndarray(node).copy()  # np.roll always returns a new array
 
     def index(k: n.Expr) -> n.Expr:
         # position c along the axis reads (c - s) mod dim: k + ((c - s) mod dim - c) * inner
@@ -283,6 +301,10 @@ def take_rows(x: ndarray, index: Any) -> ndarray:
     idx = np.asarray(unwrap_one(index))
     if idx.dtype.kind not in "iu":
         raise IndexError("arrays used as indices must be of integer (or boolean) type")
+    if not supported(x.dtype):
+        return eager_call("__getitem__", lambda a, i: a[i], (x, idx), {}, f"dtype {x.dtype}")
+    if idx.ndim == 0:  # one index: basic indexing (its bounds checked by NumPy's rules)
+        return x[int(idx)]
     node = x._node
     if node.shape == ():
         raise IndexError("too many indices for array: array is 0-dimensional, but 1 were indexed")
@@ -312,11 +334,13 @@ def unwrap_one(v: Any) -> Any:
 def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
     if out is not None or mode != "raise" or axis not in (None, 0):
         return eager_call("take", np.take, (a, indices), dict(axis=axis, out=out, mode=mode), "arguments")
+    idx = np.asarray(unwrap_one(indices))
+    if idx.dtype.kind not in "iu":  # NumPy's take casts other index types itself
+        return eager_call("take", np.take, (a, indices), dict(axis=axis), "index dtype")
     x = asarray(a)
     if axis is None:
         x = x.reshape(-1)
-    result = take_rows(x, indices)
-    return result if np.ndim(unwrap_one(indices)) else result.reshape(result.shape[1:] if axis == 0 else ())
+    return take_rows(x, idx)
 
 
 def diff(a: Any, n_: int = 1, axis: int = -1, prepend: Any = None, append: Any = None, **kw: Any) -> Any:
@@ -344,6 +368,7 @@ def stack(arrays: Any, axis: int = 0, out: Any = None, **kw: Any) -> Any:
 
 def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
     """``np.bincount`` as a ``vecmerger``: the length (max + 1) is computed first."""
+    np.bincount(np.zeros(0, np.intp), minlength=minlength)  # NumPy's checks of minlength
     node = as_node(x)
     if weights is not None or node.dtype.kind not in "iub" or len(node.shape) != 1:
         return eager_call("bincount", np.bincount, (x,), dict(weights=weights, minlength=minlength), "arguments")
@@ -378,6 +403,8 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
 def sort(a: Any, axis: int = -1, kind: Any = None, order: Any = None, stable: Any = None) -> Any:
     """``np.sort`` of a 1-d array (or ``axis=None``) with the IR's ``sort`` (NaN last, like NumPy)."""
     x = asarray(a)
+    if axis is not None and x.ndim:
+        np.lib.array_utils.normalize_axis_index(axis, x.ndim)  # NumPy's AxisError
     if order is not None or x.ndim == 0 or (axis is not None and x.ndim != 1) or not supported(x.dtype):
         return eager_call(
             "sort", np.sort, (a,), dict(axis=axis, kind=kind, order=order, stable=stable), "axis or dtype"
@@ -395,7 +422,9 @@ def argsort(a: Any, axis: int = -1, kind: Any = None, order: Any = None, stable:
     """``np.argsort`` of a 1-d array: a stable sort of (value, position) pairs by value, so ties
     keep their order (NumPy's default kind leaves the order of ties unspecified)."""
     x = asarray(a)
-    if order is not None or x.ndim != 1 or not supported(x.dtype):
+    if axis is not None and x.ndim:
+        np.lib.array_utils.normalize_axis_index(axis, x.ndim)  # NumPy's AxisError
+    if order is not None or x.ndim != 1 or axis is None or not supported(x.dtype):
         return eager_call(
             "argsort", np.argsort, (a,), dict(axis=axis, kind=kind, order=order, stable=stable), "axis or dtype"
         )
@@ -420,6 +449,7 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kw: Any) -> Any:
         or x.ndim == 0
     ):
         return eager_call("pad", np.pad, (array, pad_width), dict(mode=mode, **kw), "mode")
+    np.pad(np.zeros((1,) * x.ndim, x.dtype), pad_width, mode=mode, **kw)  # NumPy's checks and errors
     cval = kw.get("constant_values", 0)
     if not isinstance(cval, (int, float, bool, np.generic)):
         return eager_call("pad", np.pad, (array, pad_width), dict(mode=mode, **kw), "per-axis values")
@@ -514,9 +544,11 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
     return matmul(a, b, _name="dot")
 
 
-def matmul(a: Any, b: Any, _name: str = "matmul") -> Any:
+def matmul(a: Any, b: Any, _name: str = "matmul", **kwargs: Any) -> Any:
     """Vector and matrix-vector products as fused multiply-and-sum loops; matrix-matrix products
     go to NumPy's BLAS as one opaque step (their inputs are evaluated first)."""
+    if kwargs:
+        return eager_call(_name, np.matmul, (a, b), kwargs, "arguments")
     x, y = as_node(a), as_node(b)
     func = np.dot if _name == "dot" else np.matmul
     if x.shape == () or y.shape == ():

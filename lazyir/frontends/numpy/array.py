@@ -87,10 +87,37 @@ def unwrap(value: Any) -> Any:
 
 
 def eager_call(name: str, func: Callable[..., Any], args: tuple, kwargs: dict, reason: str = "") -> Any:
-    """Run ``func`` on NumPy with every lazy argument evaluated; warn once; wrap the result."""
+    """Run ``func`` on NumPy with every lazy argument evaluated; warn once; wrap the result.
+    Lazy arrays it writes into (``out=``, ``np.copyto``'s destination...) get NumPy's write
+    semantics: what still reads their memory is computed first, and their views see the write."""
+    targets = _written(name, args, kwargs)
+    if targets:
+        written = {id(t): begin_write(t) for t in targets}
+        args = tuple(written.get(id(a), a) for a in args)
+        if "out" in kwargs:
+            out = kwargs["out"]
+            kwargs = dict(
+                kwargs,
+                out=tuple(written.get(id(o), o) for o in out) if isinstance(out, tuple) else written.get(id(out), out),
+            )
     result = func(*unwrap(args), **unwrap(kwargs))
+    for t in targets:
+        end_write(t)
     fallback.note(name, reason)
+    if targets and any(result is t._node.value for t in targets):
+        return next(t for t in targets if result is t._node.value)
     return wrap(result)
+
+
+def _written(name: str, args: tuple, kwargs: dict) -> list:
+    found = []
+    out = kwargs.get("out")
+    for o in out if isinstance(out, tuple) else (out,):
+        if isinstance(o, ndarray):
+            found.append(o)
+    if name.rsplit(".", 1)[-1] in MUTATING_FUNCTIONS and args and isinstance(args[0], ndarray):
+        found.append(args[0])
+    return found
 
 
 def as_node(x: Any) -> Node:
@@ -166,6 +193,8 @@ def apply_ufunc(ufunc: np.ufunc, inputs: Sequence[Any], kwargs: dict) -> Any:
         reason = "no IR form yet"
     elif ufunc.nout != 1 or any(op is None for op in ops):
         reason = "argument types"
+    elif not all(op.node is None or supported(op.node.dtype) for op in ops):
+        reason = "dtype"
     elif name in S.FLOAT_ONLY and not all(op.node is None or op.node.dtype.kind == "f" for op in ops):
         reason = "integer inputs"
     if reason:
@@ -187,6 +216,13 @@ def apply_ufunc(ufunc: np.ufunc, inputs: Sequence[Any], kwargs: dict) -> Any:
 
     elif len(set(in_dtypes)) > 1:
         return eager_call(name, ufunc, tuple(inputs), kwargs, f"loop {dtypes}")
+    for op, dt in zip(ops, in_dtypes, strict=True):
+        if op.node is None and isinstance(op.py, int) and dt.kind in "iu":
+            info = np.iinfo(dt)
+            if not info.min <= op.py <= info.max:
+                if name in S.COMPARISONS:  # NumPy 2 compares out-of-range Python ints by value
+                    return eager_call(name, ufunc, tuple(inputs), kwargs, "Python int out of range")
+                raise OverflowError(f"Python integer {op.py} out of bounds for {dt}")
     if name == "power" and out_dtype.kind in "iu":
         # NumPy raises for negative integer exponents; lazyir checks known exponents now.
         exp = ops[1]
@@ -304,6 +340,20 @@ def _elementwise_node(
     return node
 
 
+def copy_node(node: Node) -> Node:
+    """A copy of a lazy value: its own memory when computed."""
+    shape = node.shape
+
+    def build(args: list[n.Expr]) -> n.Expr:
+        if shape == ():
+            return args[0]
+        return loops.elementwise(shape, [(args[0], shape)], lambda e: e[0], ir_scalar(node.dtype))
+
+    out = Node([node], build, lambda v: np.array(v, copy=True), node.dtype, shape, "copy")
+    out.elem = lambda getters, k: getters[0](k)
+    return out
+
+
 def cast_node(node: Node, dtype: np.dtype) -> Node:
     if node.dtype == dtype:
         return node
@@ -381,8 +431,13 @@ def reduce(
 ) -> Any:
     """``sum prod min max`` (and ``any all`` through them) over ``axis``."""
     node = as_node(x)
-    if not supported(node.dtype) or (dtype is not None and not supported(np.dtype(dtype))):
-        return eager_call(kind, getattr(np, kind), (x,), dict(axis=axis, keepdims=keepdims), "dtype")
+    if (
+        not supported(node.dtype)
+        or (dtype is not None and not supported(np.dtype(dtype)))
+        or (node.shape == () and axis is not None)
+    ):
+        kw = dict(axis=axis, keepdims=keepdims) if dtype is None else dict(axis=axis, keepdims=keepdims, dtype=dtype)
+        return eager_call(kind, getattr(np, kind), (x,), kw, "dtype")
     axes = _axes(axis, len(node.shape))
     func = getattr(np, kind)
     kw = {} if dtype is None else {"dtype": dtype}
@@ -414,22 +469,30 @@ def _reduce_node(
         else tuple(d for a, d in enumerate(shape) if a not in axes)
     )
     src, acc_ty = ir_scalar(node.dtype), ir_scalar(acc)
-    merge_ty = T.U8 if acc_ty.is_bool else acc_ty
+    # the builder's type: bools merge as u8; float32 sums and products run in float64 and are
+    # rounded once at the end (NumPy sums pairwise; a float32 running sum would drift far more)
+    merge_ty = T.U8 if acc_ty.is_bool else T.F64 if (acc_ty == T.F32 and op in ("+", "*")) else acc_ty
+    final_ty = T.BOOL if acc_ty.is_bool else acc_ty
     convert = conv or (lambda e: S.cast(e, src, merge_ty))
     kept = [a for a in range(len(shape)) if a not in axes]
     rows = loops.size_of([shape[a] for a in kept])
     width = loops.size_of([shape[a] for a in axes])
 
+    def finish(value: n.Expr, vector: bool) -> n.Expr:
+        if merge_ty == final_ty:
+            return value
+        if not vector:
+            return n.cast(final_ty, value)
+        return loops.elementwise(out_shape, [(value, out_shape)], lambda e: n.cast(final_ty, e[0]), final_ty)
+
     def build(args: list[n.Expr]) -> n.Expr:
         x = args[0]
         if shape == ():
-            value = convert(x)
-        elif not kept:
-            value = loops.reduce_all(x, merge_ty, op, convert)
-            if out_shape != ():  # keepdims: a one-element array
-                value = n.vector(n.cast(T.BOOL, value) if acc_ty.is_bool else value)
-                return value
-        elif axes and axes == tuple(range(len(shape) - len(axes), len(shape))) and node.known:
+            return finish(convert(x), False)
+        if not kept:
+            value = finish(loops.reduce_all(x, merge_ty, op, convert), False)
+            return value if out_shape == () else n.vector(value)  # keepdims: a one-element array
+        if axes and axes == tuple(range(len(shape) - len(axes), len(shape))) and node.known:
             # rows of an array in memory: one vectorized inner loop per row
             value = loops.reduce_rows(x, rows, width, merge_ty, op, convert)
         elif not axes:
@@ -442,11 +505,7 @@ def _reduce_node(
                 keep_strides.append(0 if a in axes else next(it))
             ident = n.lit(_identity(op, merge_ty.numpy), merge_ty)
             value = loops.reduce_scatter(x, shape, keep_strides, rows, merge_ty, op, ident, convert)
-        if acc_ty.is_bool:
-            if out_shape == ():
-                return n.cast(T.BOOL, value)
-            return loops.elementwise(out_shape, [(value, out_shape)], lambda e: n.cast(T.BOOL, e[0]), T.BOOL)
-        return value
+        return finish(value, True)
 
     def run(v: Any) -> Any:
         out = eager(v)
@@ -457,7 +516,7 @@ def _reduce_node(
 
 def _bool_reduce(x: Any, kind: str, axis: Any, keepdims: bool) -> Any:
     node = as_node(x)
-    if not supported(node.dtype):
+    if not supported(node.dtype) or (node.shape == () and axis is not None):
         return eager_call(kind, getattr(np, kind), (x,), dict(axis=axis, keepdims=keepdims), "dtype")
     axes = _axes(axis, len(node.shape))
     src = ir_scalar(node.dtype)
@@ -478,7 +537,7 @@ def _bool_reduce(x: Any, kind: str, axis: Any, keepdims: bool) -> Any:
 
 def count_nonzero(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     node = as_node(x)
-    if not supported(node.dtype):
+    if not supported(node.dtype) or (node.shape == () and axis is not None):
         return eager_call("count_nonzero", np.count_nonzero, (x,), dict(axis=axis, keepdims=keepdims), "dtype")
     axes = _axes(axis, len(node.shape))
     out = _reduce_node(
@@ -493,7 +552,7 @@ def count_nonzero(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     )
     result = _new(out)
     if axis is None and not keepdims:
-        return int(result)
+        return np.intp(result.__array__()[()])  # NumPy returns a number, not an array
     return result
 
 
@@ -512,7 +571,10 @@ def mean(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) ->
             node, axes, keepdims, acc, "+", "sum", lambda v: np.sum(v, axis=axis, dtype=acc, keepdims=keepdims)
         )
     )
-    return apply_ufunc(np.true_divide, [total, acc.type(count)], {}) if acc.kind == "f" else total
+    if acc.kind == "f":
+        return apply_ufunc(np.true_divide, [total, acc.type(count)], {})
+    # an integer dtype: NumPy divides in floating point and casts back (truncating)
+    return apply_ufunc(np.true_divide, [total, count], {}).astype(acc)
 
 
 def var(x: Any, axis: Any = None, dtype: Any = None, ddof: Any = 0, keepdims: bool = False, std: bool = False) -> Any:
@@ -791,8 +853,8 @@ def _is_basic(key: tuple) -> bool:
 # --- the array ------------------------------------------------------------------------------
 def _binary(ufunc: np.ufunc, reflected: bool = False) -> Callable[[ndarray, Any], Any]:
     def method(self: ndarray, other: Any) -> Any:
-        if _operand(other) is None and not isinstance(other, ndarray):
-            return NotImplemented
+        if getattr(other, "__array_ufunc__", False) is None or getattr(other, "__array_priority__", 0) > 1000:
+            return NotImplemented  # the other type handles it (or refuses NumPy), as with NumPy arrays
         args = [other, self] if reflected else [self, other]
         return apply_ufunc(ufunc, args, {})
 
@@ -806,12 +868,21 @@ def _unary(ufunc: np.ufunc) -> Callable[[ndarray], Any]:
 class ndarray:  # noqa: N801 - NumPy's name
     """A lazy NumPy array: operations build a program; reading values runs it."""
 
-    __slots__ = ("_node", "_view", "__weakref__")
+    __slots__ = ("_node", "_view", "_views", "__weakref__")
     __array_priority__ = 1000
 
-    def __init__(self, node: Node, view: tuple[ndarray, tuple] | None = None):
+    def __init__(self, node: Node, view: tuple[ndarray, Callable[[np.ndarray], np.ndarray]] | None = None):
         self._node = node
+        #: ``(base, f)`` when this array is a view of ``base`` (``f`` makes the NumPy view of the
+        #: base's memory: a basic index, a reshape, a transpose); writes then go into the base
         self._view = view
+        self._views: list[weakref.ref[ndarray]] | None = None  # arrays are unhashable: no WeakSet
+        if view is not None:
+            base = view[0]
+            if base._views is None:
+                base._views = []
+            base._views = [r for r in base._views if r() is not None]
+            base._views.append(weakref.ref(self))
 
     # attributes
     @property
@@ -939,14 +1010,75 @@ class ndarray:  # noqa: N801 - NumPy's name
     __neg__, __pos__ = _unary(np.negative), _unary(np.positive)
     __abs__, __invert__ = _unary(np.absolute), _unary(np.invert)
 
+    def _inplace(self, ufunc: np.ufunc, other: Any) -> ndarray:
+        """``a op= b``: NumPy's ``ufunc(a, b, out=a)`` (same-kind casting), written into ``a``'s
+        memory so that views of it see the result."""
+        op = _operand(other)
+        if op is not None and op.node is None:
+            probe: Any = other  # a Python scalar: weakly typed, as NumPy sees it
+        else:
+            probe = np.empty(0, op.node.dtype if op is not None else np.asarray(unwrap(other)).dtype)
+        with np.errstate(all="ignore"):  # NumPy's own casting check and error, on empty operands
+            ufunc(np.empty(0, self.dtype), probe, out=np.empty(0, self.dtype))
+        result = apply_ufunc(ufunc, [self, other], {})
+        self[...] = result
+        return self
+
+    def __iadd__(self, other: Any) -> ndarray:
+        return self._inplace(np.add, other)
+
+    def __isub__(self, other: Any) -> ndarray:
+        return self._inplace(np.subtract, other)
+
+    def __imul__(self, other: Any) -> ndarray:
+        return self._inplace(np.multiply, other)
+
+    def __itruediv__(self, other: Any) -> ndarray:
+        return self._inplace(np.true_divide, other)
+
+    def __ifloordiv__(self, other: Any) -> ndarray:
+        return self._inplace(np.floor_divide, other)
+
+    def __imod__(self, other: Any) -> ndarray:
+        return self._inplace(np.remainder, other)
+
+    def __ipow__(self, other: Any) -> ndarray:
+        return self._inplace(np.power, other)
+
+    def __iand__(self, other: Any) -> ndarray:
+        return self._inplace(np.bitwise_and, other)
+
+    def __ior__(self, other: Any) -> ndarray:
+        return self._inplace(np.bitwise_or, other)
+
+    def __ixor__(self, other: Any) -> ndarray:
+        return self._inplace(np.bitwise_xor, other)
+
+    def __ilshift__(self, other: Any) -> ndarray:
+        return self._inplace(np.left_shift, other)
+
+    def __irshift__(self, other: Any) -> ndarray:
+        return self._inplace(np.right_shift, other)
+
+    def __divmod__(self, other: Any) -> Any:
+        return apply_ufunc(np.floor_divide, [self, other], {}), apply_ufunc(np.remainder, [self, other], {})
+
+    def __rdivmod__(self, other: Any) -> Any:
+        return apply_ufunc(np.floor_divide, [other, self], {}), apply_ufunc(np.remainder, [other, self], {})
+
+    def __contains__(self, item: Any) -> bool:
+        return item in np.asarray(self._value())
+
     def __pow__(self, other: Any) -> Any:
         # ndarray.__pow__'s fast paths for scalar exponents (2 -> square, 0.5 -> sqrt, ...)
-        if type(other) in (int, float) and other in (2, 0.5, 1, -1):
-            if self.dtype.kind == "f" or (other in (1, 2) and self.dtype.kind in "iu"):
+        # ndarray.__pow__'s fast paths (NumPy's fast_scalar_power): float arrays with a scalar
+        # exponent of -1, 0.5, 1 or 2; any other array with the Python int 2 (np.square)
+        if type(other) in (int, float) and supported(self.dtype):
+            if self.dtype.kind == "f" and other in (2, 0.5, 1, -1):
                 fast = {2: np.square, 0.5: np.sqrt, 1: np.positive, -1: np.reciprocal}[other]
                 return apply_ufunc(fast, [self], {})
-        if _operand(other) is None:
-            return NotImplemented
+            if self.dtype.kind in "biu" and type(other) is int and other == 2:
+                return apply_ufunc(np.square, [self], {})
         return apply_ufunc(np.power, [self, other], {})
 
     def __matmul__(self, other: Any) -> Any:
@@ -960,19 +1092,24 @@ class ndarray:  # noqa: N801 - NumPy's name
         return api.matmul(other, self)
 
     # methods
-    def astype(self, dtype: Any, copy: bool = True) -> ndarray:
+    def astype(
+        self, dtype: Any, order: str = "K", casting: str = "unsafe", subok: bool = True, copy: bool = True
+    ) -> ndarray:
         dt = np.dtype(dtype)
-        if not (supported(dt) and supported(self.dtype)):
-            return eager_call("astype", lambda a: a.astype(dt), (self,), {}, f"dtype {dt}")
+        np.empty(0, self.dtype).astype(dt, casting=casting)  # NumPy's casting check and error
+        if not (supported(dt) and supported(self.dtype)) or order not in ("K", "C", "A"):
+            return eager_call("astype", lambda a: a.astype(dt, order=order), (self,), {}, f"dtype {dt}")
         if dt == self.dtype:
             return ndarray(self._node) if not copy else self.copy()
         return _new(cast_node(self._node, dt))
 
-    def copy(self) -> ndarray:
+    def copy(self, order: str = "C") -> ndarray:
         node = self._node
         if node.known:
-            return ndarray(Node.leaf(np.array(node.value, copy=True)))
-        return ndarray(node)  # a lazy value is computed into fresh memory anyway
+            return ndarray(Node.leaf(np.array(node.value, copy=True, order=order)))
+        if order not in ("C", "K", "A"):
+            return eager_call("copy", lambda a: a.copy(order=order), (self,), {}, "order")
+        return _new(copy_node(node))
 
     def reshape(self, *shape: Any, order: str = "C") -> ndarray:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -981,9 +1118,14 @@ class ndarray:  # noqa: N801 - NumPy's name
             return eager_call("reshape", lambda a: a.reshape(shape, order=order), (self,), {}, "order")
         new = np.empty(self.shape, dtype=np.int8).reshape(shape).shape  # NumPy validates -1 and sizes
         node = self._node
+        if not node.known and not supported(node.dtype):
+            return eager_call("reshape", lambda a: a.reshape(new), (self,), {}, f"dtype {node.dtype}")
+        view = (self, lambda a, s=new: a.reshape(s))
         if node.known:
-            return ndarray(Node.leaf(np.reshape(node.value, new)))
-        return _new(reshape_node(node, new))
+            value = np.reshape(node.value, new)
+            shares = np.may_share_memory(value, node.value)
+            return ndarray(Node.leaf(value), view=view if shares else None)
+        return ndarray(_register(reshape_node(node, new)), view=view)
 
     def ravel(self, order: str = "C") -> ndarray:
         return self.reshape(-1, order=order)
@@ -999,24 +1141,29 @@ class ndarray:  # noqa: N801 - NumPy's name
         perm = tuple(range(ndim))[::-1] if not axes else tuple(np.lib.array_utils.normalize_axis_tuple(axes, ndim))
         if len(perm) != ndim:
             raise ValueError("axes don't match array")
+        view = (self, lambda a, p=perm: a.transpose(p))
+        if not node.known and not supported(node.dtype):
+            return eager_call("transpose", lambda a: a.transpose(perm), (self,), {}, f"dtype {node.dtype}")
         if node.known:
-            return ndarray(Node.leaf(np.transpose(node.value, perm)))
+            return ndarray(Node.leaf(np.transpose(node.value, perm)), view=view)
         own = loops.c_strides(node.shape)
         shape = tuple(node.shape[a] for a in perm)
         strides = tuple(own[a] for a in perm)
         if perm == tuple(range(ndim)):
-            return ndarray(node)
-        return _new(view_node(node, shape, strides, 0, lambda v: np.transpose(v, perm)))
+            return ndarray(_register(reshape_node(node, node.shape)), view=view)
+        return ndarray(_register(view_node(node, shape, strides, 0, lambda v: np.transpose(v, perm))), view=view)
 
     def __getitem__(self, key: Any) -> Any:
         node = self._node
         tkey = key if isinstance(key, tuple) else (key,)
+        if not supported(node.dtype) and not (node.known and _is_basic(tkey)):
+            return eager_call("__getitem__", lambda a, k: a[k], (self, key), {}, f"dtype {node.dtype}")
         if node.known and _is_basic(tkey):
-            return ndarray(Node.leaf(node.value[key]))
+            return ndarray(Node.leaf(node.value[key]), view=(self, lambda a, k=tkey: a[k]))
         if _is_basic(tkey):
             shape, strides, offset = _basic_view(node.shape, tkey)
             out = view_node(node, shape, strides, offset, lambda v: v[key])
-            return ndarray(_register(out), view=(self, tkey))
+            return ndarray(_register(out), view=(self, lambda a, k=tkey: a[k]))
         if isinstance(key, (ndarray, np.ndarray)) and key.dtype == np.bool_ and key.shape == self.shape:
             from . import api
 
@@ -1028,19 +1175,12 @@ class ndarray:  # noqa: N801 - NumPy's name
         return eager_call("__getitem__", lambda a, k: a[k], (self, key), {}, "advanced indexing")
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        # NumPy semantics: writes go into this array's memory (and its base's, for a view); any
-        # lazy value that still reads that memory is computed first, from the old contents.
-        if self._view is not None:
-            base, vkey = self._view
-            target = base.__array__()
-            base._node = Node.leaf(target)
-            arr = target[vkey]
-        else:
-            arr = self.__array__()
-        _flush_readers(arr)
-        arr[unwrap(key)] = unwrap(value)
-        self._node = Node.leaf(arr)
-        self._view = None
+        # NumPy semantics: writes go into this array's memory (its base's, for a view); lazy values
+        # that still read that memory are computed first, from the old contents; views see it.
+        value = unwrap(value)
+        arr = begin_write(self)
+        arr[unwrap(key)] = value
+        end_write(self)
 
     # reductions and friends
     def sum(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
@@ -1086,10 +1226,11 @@ class ndarray:  # noqa: N801 - NumPy's name
     def argmax(self, axis: Any = None, keepdims: bool = False) -> Any:
         return arg_reduce(self, "argmax", axis, keepdims)
 
-    def clip(self, a_min: Any = None, a_max: Any = None) -> Any:
+    def clip(self, min: Any = None, max: Any = None, out: Any = None, **kwargs: Any) -> Any:  # noqa: A002
         from . import api
 
-        return api.clip(self, a_min, a_max)
+        bounds = {k: v for k, v in (("min", min), ("max", max)) if v is not None}
+        return api.clip(self, out=out, **bounds, **kwargs)
 
     def dot(self, other: Any) -> Any:
         from . import api
@@ -1103,6 +1244,15 @@ class ndarray:  # noqa: N801 - NumPy's name
         attr = getattr(np.ndarray, name, None)
         if attr is None:
             raise AttributeError(f"'lazyir.numpy.ndarray' object has no attribute {name!r}")
+        if name in MUTATING_METHODS:
+
+            def mutate(*args: Any, **kwargs: Any) -> Any:
+                arr = begin_write(self)
+                out = getattr(arr, name)(*unwrap(args), **unwrap(kwargs))
+                end_write(self)
+                return wrap(out)
+
+            return mutate
         value = getattr(np.asarray(self._value()), name)
         if callable(value):
 
@@ -1111,6 +1261,12 @@ class ndarray:  # noqa: N801 - NumPy's name
 
             return call
         return wrap(value)
+
+
+#: ndarray methods that write into the array
+MUTATING_METHODS = frozenset({"fill", "sort", "put", "partition", "itemset", "setfield", "resize"})
+#: NumPy functions that write into their first argument
+MUTATING_FUNCTIONS = frozenset({"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis"})
 
 
 def _register(node: Node) -> Node:
@@ -1133,6 +1289,42 @@ def _reads(node: Node, arr: np.ndarray, memo: dict[int, bool]) -> bool:
             continue
         stack.extend(m.inputs)
     return False
+
+
+def begin_write(x: ndarray) -> np.ndarray:
+    """The NumPy array a write into ``x`` goes to: ``x``'s memory, or for a view the view of its
+    base's memory (the base is computed first). Every pending lazy value that reads that memory
+    is computed now, so it keeps seeing the old contents."""
+    chain = []
+    root = x
+    while root._view is not None:
+        chain.append(root._view[1])
+        root = root._view[0]
+    memory = np.asarray(root._value())
+    if not memory.flags.writeable:
+        memory = memory.copy()
+    root._node = Node.leaf(memory)
+    _flush_readers(memory)
+    arr = memory
+    for f in reversed(chain):
+        arr = f(arr)
+    return arr
+
+
+def end_write(x: ndarray) -> None:
+    """After a write: ``x`` and every view of its base read the written memory."""
+    root = x
+    while root._view is not None:
+        root = root._view[0]
+    _repoint(root, root._node.value)
+
+
+def _repoint(base: ndarray, memory: np.ndarray) -> None:
+    base._node = Node.leaf(memory)
+    for ref in list(base._views or ()):
+        v = ref()
+        if v is not None and v._view is not None and v._view[0] is base:
+            _repoint(v, v._view[1](memory))
 
 
 def _flush_readers(arr: np.ndarray) -> None:

@@ -113,15 +113,16 @@ def _min(ty: T.Scalar, a: E, b: E) -> E:
 
 
 def fmax(ty: T.Scalar, a: E, b: E) -> E:
+    """NaN-ignoring; ties give the first operand (C's ``fmax``; ``np.maximum`` gives the second)."""
     if not ty.is_float:
         return _max(ty, a, b)
-    return n.select(_isnan(b), a, n.select(_isnan(a), b, n.binop("max", a, b)))
+    return n.select(_isnan(b), a, n.select(n.binop(">=", a, b), a, b))
 
 
 def fmin(ty: T.Scalar, a: E, b: E) -> E:
     if not ty.is_float:
         return _min(ty, a, b)
-    return n.select(_isnan(b), a, n.select(_isnan(a), b, n.binop("min", a, b)))
+    return n.select(_isnan(b), a, n.select(n.binop("<=", a, b), a, b))
 
 
 def hypot(ty: T.Scalar, a: E, b: E) -> E:
