@@ -229,3 +229,87 @@ def test_black_scholes_shape_is_one_loop():
     rng = np.random.default_rng(3)
     args = [rng.uniform(1.0, 2.0, 33) for _ in range(3)]
     assert_same(lazyir.compile(prog)(*args), lazyir.interpret(prog, *args), rtol=1e-13)
+
+
+# ---------------------------------------------------------------------------------------------
+# Review findings: capture, lost errors, and growth
+
+
+def _same_everywhere(text, *args):
+    """Optimized == original, interpreted and compiled, errors included."""
+    prog = lazyir.parse(text)
+
+    def outcome(fn):
+        try:
+            return ("ok", fn())
+        except lazyir.IRRuntimeError:
+            return ("error", None)
+
+    want = outcome(lambda: lazyir.interpret(prog, *args))
+    for got in (
+        outcome(lambda: lazyir.interpret(lazyir.optimize(prog), *args)),
+        outcome(lambda: lazyir.compile(prog)(*args)),
+    ):
+        assert got[0] == want[0], (text, got, want)
+        if want[0] == "ok":
+            assert_same(got[1], want[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "inner",
+    ["let i = i * 10L; merge(b, x + f64(i + i))", "let i = x * 2.0; merge(b, i + i)"],
+)
+def test_producer_binders_do_not_capture_the_consumer_index(inner):
+    text = f"""|a: vec[f64]| let m = result(for(a, appender[f64], |b, i, x| {inner}));
+      result(for(m, appender[f64], |q, j, y| merge(q, y + f64(j))))"""
+    _same_everywhere(text, np.array([1.0, 2.0, 3.0]))
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        "result(for(m, merger[f64,+], |s, i, x| merge(s, 1.0)))",  # the element is ignored
+        "f64(len(m) + len(m))",
+        "lookup(m, 0L)",
+    ],
+)
+def test_a_failing_map_keeps_its_error_when_fused(use):
+    text = f"""|a: vec[f64], b: vec[f64]|
+      let m = result(for(a, appender[f64], |q, i, x| merge(q, lookup(b, i)))); {use}"""
+    _same_everywhere(text, np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0]))
+    _same_everywhere(text, np.array([1.0, 2.0]), np.array([1.0, 2.0, 3.0]))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "|a: vec[f64], c: bool| let x = {lookup(a, 5L), 1.0}; if(c, x.$0, x.$1)",
+        "|a: vec[f64], c: bool| let x = {lookup(a, 5L), 1.0}; result(for(a, merger[f64,+], |q, i, y| merge(q, x.$0 + y)))",
+    ],
+)
+def test_struct_fields_that_can_fail_are_not_moved(text):
+    _same_everywhere(text, np.array([1.0, 2.0, 3.0]), np.bool_(False))
+    _same_everywhere(text, np.array([], dtype=np.float64), np.bool_(False))
+
+
+def test_a_loop_field_is_not_moved_into_a_loop_body():
+    text = """|a: vec[f64]| let x = {result(for(a, merger[f64,+], |q, i, y| merge(q, y))), 1.0};
+      result(for(a, appender[f64], |b, i, y| merge(b, y / x.$0 + x.$1)))"""
+    opt = str(lazyir.optimize(lazyir.parse(text)))
+    assert opt.index("merger[f64,+]") < opt.index("appender"), opt  # the sum stays outside
+
+
+def test_chains_of_shared_maps_stay_small():
+    lines, prev = ["|a: vec[f64], b: vec[f64]|"], "a"
+    for k in range(60):
+        lines.append(
+            f"let m{k} = result(for(zip({prev}, b), appender[f64], |q, i, x| merge(q, x.$0 * x.$1 + f64(i))));"
+        )
+        lines.append(f"let s{k} = result(for(m{k}, merger[f64,+], |q, i, x| merge(q, x)));")
+        prev = f"m{k}"
+    lines.append("{" + ", ".join(f"s{k}" for k in range(60)) + "}")
+    prog = lazyir.parse("\n".join(lines))
+    opt = lazyir.optimize(prog)
+    assert len(str(opt)) < 40 * len(str(prog))
+    args = (np.linspace(0, 1, 5), np.linspace(1, 0.5, 5))
+    assert_same(lazyir.compile(prog)(*args), lazyir.interpret(prog, *args), rtol=1e-9)

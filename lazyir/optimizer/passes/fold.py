@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ...ir import nodes as n
-from ...ir.analysis import Fresh, bound_names, free_vars, removable
+from ...ir.analysis import Fresh, free_vars, removable, walk
 from ...ir.interpret import binop as eval_binop
 from ...ir.interpret import cast as eval_cast
 from ...ir.interpret import unop as eval_unop
@@ -196,17 +196,17 @@ def field_of_struct(e: n.Expr) -> n.Expr | None:
 @rules.rule(n.LET)
 def struct_let_fields(e: n.Expr) -> n.Expr | None:
     """``let x = {f0, f1}; body`` -> ``body[x.$k := fk]`` when ``body`` reads ``x`` only by field
-    and binds none of the names involved (no capture). A field read several times is one shared
-    node afterwards, which ``cse`` computes once; a field never read is dropped only if removable."""
+    and every field is cheap and cannot fail (no loop, nothing removable only by evaluation): a
+    field moved into a branch or a loop body then loses no error and costs no repeated loop. A
+    field read several times is one shared node afterwards, which ``cse`` computes once. The walk
+    visits only the parts of ``body`` that read ``x``, and gives up at a binder that would shadow
+    ``x`` or capture a field's free name."""
     value, body = e.src
-    if value.op != n.STRUCT:
+    if value.op != n.STRUCT or not all(removable(f) and not _has_loop(f) for f in value.src):
         return None
     name = e.arg
-    binders = set(bound_names(body))
-    if name in binders or any(free_vars(f) & binders for f in value.src):
-        return None
+    field_names = frozenset().union(*(free_vars(f) for f in value.src)) | {name}
     memo: dict[n.Expr, n.Expr] = {}
-    used: set[int] = set()
 
     def go(x: n.Expr) -> n.Expr:
         if name not in free_vars(x):
@@ -215,9 +215,12 @@ def struct_let_fields(e: n.Expr) -> n.Expr | None:
         if done is not None:
             return done
         if x.op == n.GETFIELD and x.src[0].op == n.IDENT and x.src[0].arg == name:
-            used.add(x.arg)
             out = value.src[x.arg]
         elif x.op == n.IDENT:
+            raise _WholeUse
+        elif x.op == n.LET and x.arg in field_names:
+            raise _WholeUse  # a binder that would shadow x or capture a field's name
+        elif x.op == n.LAMBDA and any(p in field_names for p, _ in x.params):
             raise _WholeUse
         else:
             out = x.replace(src=tuple(go(c) for c in x.src))
@@ -225,12 +228,13 @@ def struct_let_fields(e: n.Expr) -> n.Expr | None:
         return out
 
     try:
-        out = go(body)
+        return go(body)
     except _WholeUse:
         return None
-    if not all(removable(f) for k, f in enumerate(value.src) if k not in used):
-        return None
-    return out
+
+
+def _has_loop(e: n.Expr) -> bool:
+    return any(x.op == n.FOR for x in walk(e))
 
 
 class _WholeUse(Exception):

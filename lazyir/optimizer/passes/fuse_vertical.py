@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ...ir import nodes as n
 from ...ir import types as T
-from ...ir.analysis import Fresh, free_vars, substitute
+from ...ir.analysis import Fresh, can_fail, free_vars, substitute
 from ...ir.deep import run_deep
 from ..pipeline import register
 from ..rewrite import RuleSet, retype
@@ -124,10 +124,12 @@ class _Consumer:
         never rebuilt: fusing a chain costs each step the size of the (small) producer only. A value
         that mentions one of the names being bound goes through a fresh temporary first."""
         body = self.body
+        # the element is bound even when the consumer ignores it if computing it can fail: the
+        # producer's errors must survive fusion
         binds = [
             (nm, v)
             for nm, v in ((self.iname, index), (self.ename, elem), (self.bname, builder))
-            if nm in free_vars(body)
+            if nm in free_vars(body) or (nm == self.ename and can_fail(v))
         ]
         if self.bname not in free_vars(body):
             raise _NoFuse  # the consumer drops its builder: not a shape we thread
@@ -202,7 +204,10 @@ def fuse_single(e: n.Expr) -> n.Expr | None:
     body = pfunc.body
     if (ni, nx) != (pi, px):
         body = substitute(body, {pi: n.ident(ni, T.I64), px: n.ident(nx, pxty)})
-    body = _rename_binders(body, avoid | {nb, ni, nx} - {pb, pi, px}, fresh)
+    # every binder inside the producer's body named like a name the consumer's body will read
+    # (its free names, and the producer's index, element and builder, which it is handed) is
+    # renamed, or it would capture them
+    body = _rename_binders(body, avoid | {nb, ni, nx}, fresh)
     new_b = n.ident(nb, consumer.bty)
     try:
         threaded = _thread(body, pb, new_b, consumer, n.ident(ni, T.I64))
@@ -298,7 +303,10 @@ def _map_over_vector(e: n.Expr) -> tuple[n.Expr, n.Expr, list, n.Expr] | None:
     shape = peel_map(prod)
     if shape is None:
         return None
-    return prod, piters[0].src[0], shape[0], shape[1]
+    lets, value = shape
+    if can_fail(value) or any(can_fail(v) for _, v in lets):
+        return None  # reading one element (or none) would lose the other elements' errors
+    return prod, piters[0].src[0], lets, value
 
 
 @rules.rule(n.LEN)

@@ -12,6 +12,8 @@
   of ``x`` is the vector of a loop or of ``len``, none inside a lambda or a branch: each consumer
   then loops over the map's inputs and fuses with it (``fuse_vertical``); consumers over the same
   vectors become one loop (``fuse_horizontal``) and ``cse`` computes the map's body once there.
+  Only maps up to ``SHARED_MAP_NODES`` (``SHARED_MAP_TREE`` as a tree): chains of shared maps
+  would grow exponentially.
   Frontends bind every library call to a name, so a value used twice (``d1`` in Black-Scholes)
   would otherwise cost a pass over memory to write it and one per use to read it.
 
@@ -99,7 +101,9 @@ class _Inliner:
             pending.unbind(name)  # below this binder, `name` is this let's variable
             trivial = value.op in (n.IDENT, n.LIT)
             once = count == 1 and not flags & REPEATED and not (flags & LAZY and not removable(value))
-            shared_map = count > 1 and not flags & (LAZY | REPEATED | NOT_LOOPED) and is_vector_map(value)
+            shared_map = (
+                count > 1 and not flags & (LAZY | REPEATED | NOT_LOOPED) and is_vector_map(value) and _small(value)
+            )
             if trivial or shared_map:
                 pending.bind(name, value, single=False)
             elif once:
@@ -180,6 +184,33 @@ class _Pending:
         for name in mapping.keys() & self.single:
             self.unbind(name)
         return out
+
+
+#: A shared map is recomputed by each loop that reads it only up to this many distinct nodes,
+#: and this many nodes counted as a tree (shared sub-expressions once per use): a chain of
+#: shared maps would otherwise grow the program, and the work, exponentially.
+SHARED_MAP_NODES = 400
+SHARED_MAP_TREE = 20_000
+
+
+def _small(e: n.Expr) -> bool:
+    tree: dict[n.Expr, int] = {}
+    stack: list[tuple[n.Expr, bool]] = [(e, False)]
+    while stack:
+        x, done = stack.pop()
+        if done:
+            tree[x] = 1 + sum(tree[c] for c in x.src)
+            if tree[x] > SHARED_MAP_TREE:
+                return False
+            continue
+        if x in tree:
+            continue
+        if len(tree) + len(stack) > 4 * SHARED_MAP_NODES:
+            return False
+        tree[x] = 0  # placeholder: visiting
+        stack.append((x, True))
+        stack.extend((c, False) for c in x.src if c not in tree)
+    return len(tree) <= SHARED_MAP_NODES
 
 
 def is_vector_map(e: n.Expr) -> bool:
