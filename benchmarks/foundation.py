@@ -26,14 +26,18 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from common import timed  # noqa: E402
-from programs import (  # noqa: E402
-    BLACK_SCHOLES,
-    FUSED_SUM,
-    ONE_LOOP,
-    black_scholes_inputs,
-    black_scholes_numpy,
-    fused_sum_numpy,
-)
+from programs import BLACK_SCHOLES, FUSED_SUM, ONE_LOOP  # noqa: E402
+
+from lazyir.bench.workloads import black_scholes, black_scholes_inputs, fused_sum  # noqa: E402
+
+
+def fused_sum_numpy(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
+    return float(fused_sum(np, a, b, c)[0])
+
+
+def black_scholes_numpy(*inputs: np.ndarray) -> tuple:
+    return black_scholes(np, *inputs)
+
 
 _CHILD = """
 import json, sys, time
@@ -114,7 +118,7 @@ def run_times(n_sum: int, n_bs: int, repeats: int) -> dict:
         },
         repeats,
     )
-    inputs = black_scholes_inputs(n_bs)
+    inputs = black_scholes_inputs(n_bs, np.random.default_rng(0))
     bs = lazyir.compile(BLACK_SCHOLES)
     call, put = bs(*inputs)
     ref_call, ref_put = black_scholes_numpy(*inputs)

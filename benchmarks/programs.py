@@ -1,8 +1,7 @@
-"""IR programs and NumPy reference implementations shared by the benchmarks and their tests."""
+"""IR programs shared by the benchmarks and their tests (the NumPy reference implementations are
+the workloads of ``lazyir.bench.workloads``)."""
 
 from __future__ import annotations
-
-import numpy as np
 
 ONE_LOOP = """|a: vec[f64]|
   result(for(a, merger[f64,+], |s, i, x| merge(s, x * x)))"""
@@ -25,41 +24,3 @@ BLACK_SCHOLES = """|price: vec[f64], strike: vec[f64], t: vec[f64], rate: vec[f6
     let put = k * ert * (1.0 - cnd2) - p * (1.0 - cnd1);
     {merge(b.$0, call), merge(b.$1, put)});
   {result(r.$0), result(r.$1)}"""
-
-
-def fused_sum_numpy(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
-    return float(np.sum(np.sqrt(a * a + b * b) * c))
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    try:
-        from scipy.special import erf
-    except ImportError:  # NumPy has no erf; vectorized math.erf is the slow fallback
-        import math
-
-        return np.vectorize(math.erf, otypes=[np.float64])(x)
-    return erf(x)
-
-
-def black_scholes_numpy(price, strike, t, rate, vol):
-    rsig = rate + vol * vol * 0.5
-    vst = vol * np.sqrt(t)
-    d1 = (np.log(price / strike) + rsig * t) / vst
-    d2 = d1 - vst
-    cnd1 = 0.5 + 0.5 * _erf(d1 * 0.7071067811865476)
-    cnd2 = 0.5 + 0.5 * _erf(d2 * 0.7071067811865476)
-    ert = np.exp(-rate * t)
-    call = price * cnd1 - strike * ert * cnd2
-    put = strike * ert * (1.0 - cnd2) - price * (1.0 - cnd1)
-    return call, put
-
-
-def black_scholes_inputs(n: int, seed: int = 0) -> tuple[np.ndarray, ...]:
-    rng = np.random.default_rng(seed)
-    return (
-        rng.uniform(10.0, 100.0, n),
-        rng.uniform(10.0, 100.0, n),
-        rng.uniform(0.1, 2.0, n),
-        rng.uniform(0.01, 0.05, n),
-        rng.uniform(0.1, 0.5, n),
-    )

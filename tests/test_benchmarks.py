@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def test_foundation_benchmark_quick(capsys):
+def _script(name: str):
+    """Import a benchmark script from ``benchmarks/``."""
     sys.path.insert(0, str(BENCH))
     try:
-        import foundation
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(BENCH))
+
+
+def test_foundation_benchmark_quick(capsys):
+    foundation = _script("foundation")
     result = foundation.main(["--quick"])
     out = capsys.readouterr().out
     assert "Black-Scholes" in out and "cold" in out
@@ -24,11 +30,7 @@ def test_foundation_benchmark_quick(capsys):
 
 
 def test_optimizer_benchmark_quick(capsys):
-    sys.path.insert(0, str(BENCH))
-    try:
-        import optimizer
-    finally:
-        sys.path.remove(str(BENCH))
+    optimizer = _script("optimizer")
     result = optimizer.main(["--quick"])
     assert result["fusion"]["loops_before"] == 11 and result["fusion"]["loops_after"] == 1
     assert [row["loops_after"] for row in result["scaling"]] == [1, 1]

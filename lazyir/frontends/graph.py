@@ -32,7 +32,7 @@ Build = Callable[[list[n.Expr]], n.Expr]
 class Node:
     """One lazy value: a library call on other lazy values, or a known value (a leaf)."""
 
-    __slots__ = ("inputs", "build", "eager", "dtype", "shape", "value", "label", "elem", "uses", "__weakref__")
+    __slots__ = ("inputs", "build", "eager", "dtype", "shape", "value", "label", "elem", "__weakref__")
 
     def __init__(
         self,
@@ -44,9 +44,6 @@ class Node:
         label: str = "",
     ):
         self.inputs = tuple(inputs)
-        self.uses = 0  # nodes built on this one so far
-        for i in self.inputs:
-            i.uses += 1
         self.build = build
         self.eager = eager
         self.dtype = np.dtype(dtype)

@@ -14,21 +14,18 @@ from .. import fallback
 from ..graph import Node, evaluate, ir_scalar
 from . import loops
 from .array import (
-    _bool_reduce,
+    REDUCTIONS,
     _new,
     _reduce_node,
     apply_ufunc,
-    arg_reduce,
     as_node,
     count_nonzero,
     eager_call,
     make_gather,
-    mean,
     ndarray,
-    reduce,
     reshape_node,
     supported,
-    var,
+    unwrap,
     where,
 )
 
@@ -50,84 +47,10 @@ def array(a: Any, dtype: Any = None, copy: bool = True, ndmin: int = 0) -> ndarr
     return ndarray(Node.leaf(np.array(a, dtype=dtype, copy=copy, ndmin=ndmin)))
 
 
-def sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:  # noqa: A001
-    if out is not None or kw:
-        return eager_call(
-            "sum", np.sum, (a,), dict(axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kw), "arguments"
-        )
-    return reduce(a, "sum", axis, keepdims, dtype)
-
-
-def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
-    if out is not None or kw:
-        return eager_call(
-            "prod", np.prod, (a,), dict(axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kw), "arguments"
-        )
-    return reduce(a, "prod", axis, keepdims, dtype)
-
-
-def amin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
-    if out is not None or kw:
-        return eager_call("min", np.min, (a,), dict(axis=axis, out=out, keepdims=keepdims, **kw), "arguments")
-    return reduce(a, "min", axis, keepdims)
-
-
-def amax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
-    if out is not None or kw:
-        return eager_call("max", np.max, (a,), dict(axis=axis, out=out, keepdims=keepdims, **kw), "arguments")
-    return reduce(a, "max", axis, keepdims)
-
-
-def any(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:  # noqa: A001
-    if out is not None or kw:
-        return eager_call("any", np.any, (a,), dict(axis=axis, out=out, keepdims=keepdims, **kw), "arguments")
-    return _bool_reduce(a, "any", axis, keepdims)
-
-
-def all(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:  # noqa: A001
-    if out is not None or kw:
-        return eager_call("all", np.all, (a,), dict(axis=axis, out=out, keepdims=keepdims, **kw), "arguments")
-    return _bool_reduce(a, "all", axis, keepdims)
-
-
-def np_mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
-    if out is not None or kw:
-        return eager_call(
-            "mean", np.mean, (a,), dict(axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kw), "arguments"
-        )
-    return mean(a, axis, dtype, keepdims)
-
-
-def np_var(
-    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, keepdims: bool = False, **kw: Any
-) -> Any:
-    if out is not None or kw:
-        return eager_call(
-            "var", np.var, (a,), dict(axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kw), "arguments"
-        )
-    return var(a, axis, dtype, ddof, keepdims)
-
-
-def np_std(
-    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, keepdims: bool = False, **kw: Any
-) -> Any:
-    if out is not None or kw:
-        return eager_call(
-            "std", np.std, (a,), dict(axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kw), "arguments"
-        )
-    return var(a, axis, dtype, ddof, keepdims, std=True)
-
-
-def argmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-    if out is not None:
-        return eager_call("argmin", np.argmin, (a,), dict(axis=axis, out=out, keepdims=keepdims), "out=")
-    return arg_reduce(a, "argmin", axis, keepdims)
-
-
-def argmax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-    if out is not None:
-        return eager_call("argmax", np.argmax, (a,), dict(axis=axis, out=out, keepdims=keepdims), "out=")
-    return arg_reduce(a, "argmax", axis, keepdims)
+sum, prod, amin, amax = REDUCTIONS["sum"], REDUCTIONS["prod"], REDUCTIONS["min"], REDUCTIONS["max"]  # noqa: A001
+any, all = REDUCTIONS["any"], REDUCTIONS["all"]  # noqa: A001
+np_mean, np_var, np_std = REDUCTIONS["mean"], REDUCTIONS["var"], REDUCTIONS["std"]
+argmin, argmax = REDUCTIONS["argmin"], REDUCTIONS["argmax"]
 
 
 _NO = object()
@@ -298,7 +221,7 @@ def full_like(
 def take_rows(x: ndarray, index: Any) -> ndarray:
     """``x[index]`` for an integer index array (first axis): the indices are computed now and
     checked like NumPy (``IndexError`` at the call); the gather stays lazy."""
-    idx = np.asarray(unwrap_one(index))
+    idx = np.asarray(unwrap(index))
     if idx.dtype.kind not in "iu":
         raise IndexError("arrays used as indices must be of integer (or boolean) type")
     if not supported(x.dtype):
@@ -327,14 +250,10 @@ def take_rows(x: ndarray, index: Any) -> ndarray:
     return _new(make_gather(node, shape, index, lambda v, ids: np.asarray(v)[ids].reshape(shape), "take", [rows]))
 
 
-def unwrap_one(v: Any) -> Any:
-    return v.__array__() if isinstance(v, ndarray) else v
-
-
 def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
     if out is not None or mode != "raise" or axis not in (None, 0):
         return eager_call("take", np.take, (a, indices), dict(axis=axis, out=out, mode=mode), "arguments")
-    idx = np.asarray(unwrap_one(indices))
+    idx = np.asarray(unwrap(indices))
     if idx.dtype.kind not in "iu":  # NumPy's take casts other index types itself
         return eager_call("take", np.take, (a, indices), dict(axis=axis), "index dtype")
     x = asarray(a)
@@ -348,7 +267,7 @@ def diff(a: Any, n_: int = 1, axis: int = -1, prepend: Any = None, append: Any =
         return eager_call("diff", np.diff, (a, n_), dict(axis=axis, prepend=prepend, append=append, **kw), "arguments")
     x = asarray(a)
     if x.ndim == 0:
-        return np.diff(unwrap_one(x), n_, axis=axis)  # NumPy's error
+        return np.diff(unwrap(x), n_, axis=axis)  # NumPy's error
     ax = np.lib.array_utils.normalize_axis_index(axis, x.ndim)
     for _ in range(n_):
         hi = tuple(slice(1, None) if d == ax else slice(None) for d in range(x.ndim))

@@ -9,6 +9,7 @@ their inputs, run on NumPy, warn once (``EagerFallbackWarning``) and wrap the re
 from __future__ import annotations
 
 import builtins
+import inspect
 import operator
 import weakref
 from collections.abc import Callable, Sequence
@@ -166,14 +167,12 @@ def _operand(x: Any) -> _Operand | None:
     return None
 
 
-def _literal(value: Any, dtype: np.dtype, wrap_ints: bool = False) -> n.Expr:
-    """A Python scalar as a literal of ``dtype``; out-of-range ints raise like NumPy's ufuncs do
-    (``wrap_ints``: wrap them, like ``np.where`` does)."""
+def _literal(value: Any, dtype: np.dtype) -> n.Expr:
+    """A Python scalar as a literal of ``dtype``. An int out of the dtype's range wraps, as
+    ``np.where`` does; ufunc calls have rejected those already (``apply_ufunc``)."""
     if isinstance(value, int) and not isinstance(value, bool) and dtype.kind in "iu":
         info = np.iinfo(dtype)
         if not info.min <= value <= info.max:
-            if not wrap_ints:
-                raise OverflowError(f"Python integer {value} out of bounds for {dtype}")
             value = int(np.array(value).astype(dtype))
     with np.errstate(all="ignore"):
         v = dtype.type(value)
@@ -273,7 +272,6 @@ def _elementwise_node(
     in_dtypes: Sequence[np.dtype],
     out_dtype: np.dtype,
     shape: tuple,
-    wrap_ints: bool = False,
 ) -> Node:
     nodes: list[Node] = []
     positions: list[int | None] = []
@@ -287,9 +285,7 @@ def _elementwise_node(
             nodes.append(op.node)
         positions.append(j)
     # literals now: an out-of-range Python int raises at the call, like NumPy
-    literals = [
-        None if op.node is not None else _literal(op.py, dt, wrap_ints) for op, dt in zip(ops, in_dtypes, strict=True)
-    ]
+    literals = [None if op.node is not None else _literal(op.py, dt) for op, dt in zip(ops, in_dtypes, strict=True)]
     shapes = [op.shape for op in ops]
     ir: dict[str, Any] = {}  # the IR-side facts, worked out only when IR is built
 
@@ -398,7 +394,6 @@ def where(cond: Any, x: Any, y: Any) -> Any:
         [cond_dt, out, out],
         out,
         shape,
-        wrap_ints=True,
     )
     return _new(node)
 
@@ -622,12 +617,6 @@ def arg_reduce(x: Any, kind: str, axis: Any = None, keepdims: bool = False) -> A
 
     def build(args: list[n.Expr]) -> n.Expr:
         xs, m = args
-        if flat.shape == ():
-            return loops.i64(0)
-
-        def conv_idx(e: n.Expr) -> n.Expr:
-            return e
-
         b, i, e = n.ident("b"), n.ident("i"), n.ident("e")
         ev = n.cast(work, e) if src.is_bool else e
         hit = n.binop("==", ev, m)
@@ -705,7 +694,7 @@ def _region(node: Node, budget: list[int]) -> tuple[list[Node], Callable]:
     """The nodes a gather of ``node`` reads when it computes ``node``'s elements itself, and
     ``element(getters, index)`` in terms of readers of them; just ``node`` when it is known, not
     elementwise, or the budget is spent."""
-    if node.known or node.elem is None or node.label in GATHERS or budget[0] <= 0 or (node.uses > 1 and _gathers(node)):
+    if node.known or node.elem is None or node.label in GATHERS or budget[0] <= 0:
         return [node], lambda getters, idx: getters[0](idx)
     budget[0] -= 1
     parts = [_region(i, budget) for i in node.inputs]
@@ -729,21 +718,6 @@ def _region(node: Node, budget: list[int]) -> tuple[list[Node], Callable]:
         return elem(inner, idx)
 
     return leaves, element
-
-
-def _gathers(node: Node) -> bool:
-    """``node`` computes a gather somewhere in its lazy elementwise inputs: a node used several
-    times is then better read from memory than recomputed by each reader (a stencil's state)."""
-    stack, seen = [node], set()
-    while stack:
-        m = stack.pop()
-        if id(m) in seen or m.known or m.elem is None:
-            continue
-        seen.add(id(m))
-        if m is not node and m.label in GATHERS:
-            return True
-        stack.extend(m.inputs)
-    return False
 
 
 def _reader(node: Node, arg: n.Expr) -> Callable[[n.Expr | None], n.Expr]:
@@ -848,6 +822,61 @@ def _is_basic(key: tuple) -> bool:
     return all(
         k is None or k is Ellipsis or isinstance(k, (slice, int, np.integer)) and not isinstance(k, bool) for k in key
     )
+
+
+# --- reductions by NumPy's signatures -----------------------------------------------------
+def _reduction(name: str, lazy: Callable[..., Any], params: tuple[str, ...]) -> Callable[..., Any]:
+    """``np.<name>`` taking NumPy's arguments (positional or keyword): lazy through ``lazy`` when
+    only ``params`` are given, else eager on NumPy (``out=``, ``where=``, ``initial=``...)."""
+    func = getattr(np, name)
+    signature = inspect.signature(func)
+
+    def reduction(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs).arguments
+        a = bound.pop(next(iter(signature.parameters)))
+        others = [k for k, v in bound.items() if k not in params and v is not None]
+        if others:
+            return eager_call(name, func, args, kwargs, f"arguments {others}")
+        return lazy(a, **bound)
+
+    reduction.__name__ = reduction.__qualname__ = name
+    reduction.__doc__ = f"``np.{name}``, lazily."
+    return reduction
+
+
+REDUCTIONS: dict[str, Callable[..., Any]] = {
+    "sum": _reduction(
+        "sum",
+        lambda a, axis=None, dtype=None, keepdims=False: reduce(a, "sum", axis, keepdims, dtype),
+        ("axis", "dtype", "keepdims"),
+    ),
+    "prod": _reduction(
+        "prod",
+        lambda a, axis=None, dtype=None, keepdims=False: reduce(a, "prod", axis, keepdims, dtype),
+        ("axis", "dtype", "keepdims"),
+    ),
+    "min": _reduction(
+        "min", lambda a, axis=None, keepdims=False: reduce(a, "min", axis, keepdims), ("axis", "keepdims")
+    ),
+    "max": _reduction(
+        "max", lambda a, axis=None, keepdims=False: reduce(a, "max", axis, keepdims), ("axis", "keepdims")
+    ),
+    "any": _reduction(
+        "any", lambda a, axis=None, keepdims=False: _bool_reduce(a, "any", axis, keepdims), ("axis", "keepdims")
+    ),
+    "all": _reduction(
+        "all", lambda a, axis=None, keepdims=False: _bool_reduce(a, "all", axis, keepdims), ("axis", "keepdims")
+    ),
+    "mean": _reduction("mean", mean, ("axis", "dtype", "keepdims")),
+    "var": _reduction("var", var, ("axis", "dtype", "ddof", "keepdims")),
+    "std": _reduction("std", lambda a, **kw: var(a, std=True, **kw), ("axis", "dtype", "ddof", "keepdims")),
+    "argmin": _reduction(
+        "argmin", lambda a, axis=None, keepdims=False: arg_reduce(a, "argmin", axis, keepdims), ("axis", "keepdims")
+    ),
+    "argmax": _reduction(
+        "argmax", lambda a, axis=None, keepdims=False: arg_reduce(a, "argmax", axis, keepdims), ("axis", "keepdims")
+    ),
+}
 
 
 # --- the array ------------------------------------------------------------------------------
@@ -1182,49 +1211,7 @@ class ndarray:  # noqa: N801 - NumPy's name
         arr[unwrap(key)] = value
         end_write(self)
 
-    # reductions and friends
-    def sum(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-        if out is not None:
-            return eager_call("sum", np.sum, (self,), dict(axis=axis, dtype=dtype, out=out, keepdims=keepdims), "out=")
-        return reduce(self, "sum", axis, keepdims, dtype)
-
-    def prod(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-        if out is not None:
-            return eager_call(
-                "prod", np.prod, (self,), dict(axis=axis, dtype=dtype, out=out, keepdims=keepdims), "out="
-            )
-        return reduce(self, "prod", axis, keepdims, dtype)
-
-    def min(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-        if out is not None:
-            return eager_call("min", np.min, (self,), dict(axis=axis, out=out, keepdims=keepdims), "out=")
-        return reduce(self, "min", axis, keepdims)
-
-    def max(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-        if out is not None:
-            return eager_call("max", np.max, (self,), dict(axis=axis, out=out, keepdims=keepdims), "out=")
-        return reduce(self, "max", axis, keepdims)
-
-    def mean(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
-        return mean(self, axis, dtype, keepdims)
-
-    def var(self, axis: Any = None, dtype: Any = None, ddof: Any = 0, keepdims: bool = False) -> Any:
-        return var(self, axis, dtype, ddof, keepdims)
-
-    def std(self, axis: Any = None, dtype: Any = None, ddof: Any = 0, keepdims: bool = False) -> Any:
-        return var(self, axis, dtype, ddof, keepdims, std=True)
-
-    def any(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return _bool_reduce(self, "any", axis, keepdims)
-
-    def all(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return _bool_reduce(self, "all", axis, keepdims)
-
-    def argmin(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return arg_reduce(self, "argmin", axis, keepdims)
-
-    def argmax(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return arg_reduce(self, "argmax", axis, keepdims)
+    # reductions (sum prod min max mean var std any all argmin argmax) are set below from REDUCTIONS
 
     def clip(self, min: Any = None, max: Any = None, out: Any = None, **kwargs: Any) -> Any:  # noqa: A002
         from . import api
@@ -1269,13 +1256,26 @@ MUTATING_METHODS = frozenset({"fill", "sort", "put", "partition", "itemset", "se
 MUTATING_FUNCTIONS = frozenset({"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis"})
 
 
+def _reduction_method(name: str) -> Callable[..., Any]:
+    def method(self: ndarray, *args: Any, **kwargs: Any) -> Any:
+        return REDUCTIONS[name](self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+for _name in REDUCTIONS:  # ndarray.sum(axis, ...) is np.sum(self, axis, ...)
+    setattr(ndarray, _name, _reduction_method(_name))
+
+
 def _register(node: Node) -> Node:
     if not node.known:
         _pending.add(node)
     return node
 
 
-def _reads(node: Node, arr: np.ndarray, memo: dict[int, bool]) -> bool:
+def _reads(node: Node, arr: np.ndarray) -> bool:
+    """``node`` is lazy and reads (through its inputs) memory that ``arr`` overlaps."""
     stack = [node]
     seen: set[int] = set()
     while stack:
@@ -1329,6 +1329,6 @@ def _repoint(base: ndarray, memory: np.ndarray) -> None:
 
 def _flush_readers(arr: np.ndarray) -> None:
     """Compute every pending lazy value that reads ``arr``'s memory, before it is written."""
-    readers = [m for m in list(_pending) if not m.known and _reads(m, arr, {})]
+    readers = [m for m in list(_pending) if not m.known and _reads(m, arr)]
     if readers:
         evaluate(readers)

@@ -100,21 +100,6 @@ def elementwise(
     return appender_loop([n.rangeiter(i64(0), i64(total), i64(1))], out_ty, i64(total), body)
 
 
-def gather(x: E, out_shape: tuple[int, ...], strides: Sequence[int], offset: int, elem_ty: T.Scalar) -> E:
-    """A view (slicing, transposes, broadcasting) of ``x`` made contiguous: one loop of lookups,
-    or a ``slice`` when the view is one contiguous block."""
-    total = size_of(out_shape)
-    if tuple(s for s, d in zip(strides, out_shape, strict=True) if d != 1) == tuple(
-        s for s, d in zip(c_strides(out_shape), out_shape, strict=True) if d != 1
-    ):
-        return n.call(n.SLICE, x, i64(offset), i64(total))
-
-    def body(i: E, k: E) -> E:
-        return n.call(n.LOOKUP, x, strided_index(k, out_shape, strides, offset))
-
-    return appender_loop([n.rangeiter(i64(0), i64(total), i64(1))], elem_ty, i64(total), body)
-
-
 def reduce_all(x: E, acc_ty: T.Scalar, op: str, conv: Callable[[E], E], init: E | None = None) -> E:
     """``result(for(x, merger[acc, op], |b, i, e| merge(b, conv(e))))``."""
     b, _i, e = n.ident("b"), n.ident("i"), n.ident("e")

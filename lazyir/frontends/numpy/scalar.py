@@ -163,10 +163,6 @@ def _isnan_u(ty: T.Scalar, a: E) -> E:
     return _isnan(a) if ty.is_float else lit(False, T.BOOL)
 
 
-def _shift(op: str) -> Callable[..., E]:
-    return lambda ty, a, b: n.binop(op, a, b)
-
-
 def _add(ty: T.Scalar, a: E, b: E) -> E:
     return n.binop("||", a, b) if ty.is_bool else n.binop("+", a, b)
 
@@ -244,8 +240,8 @@ UFUNCS: dict[str, tuple[int, Callable[..., E]]] = {
     "bitwise_and": (2, _b("&")),
     "bitwise_or": (2, _b("|")),
     "bitwise_xor": (2, _b("^")),
-    "left_shift": (2, _shift("<<")),
-    "right_shift": (2, _shift(">>")),
+    "left_shift": (2, _b("<<")),
+    "right_shift": (2, _b(">>")),
     "negative": (1, _negative),
     "positive": (1, lambda ty, a: a),
     "absolute": (1, _abs),
