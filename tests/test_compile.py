@@ -176,6 +176,13 @@ def test_iter_and_rangeiter():
     check("|a: vec[f64]| result(for(iter(a, 3L, 90L, 7L), appender[f64], |b, i, x| merge(b, x + f64(i))))", a)
     check("|n: i64| result(for(rangeiter(2L, n, 3L), merger[i64,+], |b, i, x| merge(b, x * i)))", np.int64(100))
     check("|n: i64| result(for(rangeiter(5L, n, 1L), merger[i64,+], |b, i, x| merge(b, x)))", np.int64(2))
+    # trip counts near the ends of i64 do not overflow (huge strides, spans wider than i64)
+    count = "|s: i64| result(for(rangeiter({}, {}, s), merger[i64,+], |b, i, x| merge(b, 1L)))"
+    for stride in (1, 3, 10, 11, 2**62, 2**63 - 1):
+        check(count.format("0L", "10L"), np.int64(stride))
+    wide = count.format("-9223372036854775807L", "9223372036854775807L")
+    for stride in (2**62, 2**63 - 1):
+        check(wide, np.int64(stride))
 
 
 def test_zip_and_nested_loop():

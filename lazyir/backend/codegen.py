@@ -670,10 +670,12 @@ class _Fn:
                     wrong = ir.Constant(L.I1, 0)
                 wrong = b.or_(wrong, b.icmp_signed("<=", stride, _i64(0)))
                 safe_stride = b.select(wrong, _i64(1), stride)
+                # ceil((end - start) / stride) without overflow: the span is exact as an unsigned
+                # number when end > start, and (span - 1) / stride + 1 never exceeds it.
+                empty = b.or_(wrong, b.icmp_signed("<=", end, start))
                 span = b.sub(end, start)
-                span = b.select(b.icmp_signed("<", span, _i64(0)), _i64(0), span)
-                cnt = b.sdiv(b.add(span, b.sub(safe_stride, _i64(1))), safe_stride)
-                cnt = b.select(wrong, _i64(0), cnt)
+                cnt = b.add(b.udiv(b.sub(span, _i64(1)), safe_stride), _i64(1))
+                cnt = b.select(empty, _i64(0), cnt)
                 with b.if_then(wrong, likely=False):
                     rt.error(b, self.ctx, rt.ERR_ITER)
                 item = _Iter(it.arg, data, start, safe_stride, it.ty.elem)
