@@ -39,6 +39,7 @@ def _flag(name: str, default: bool) -> bool:
 DEFAULT_PASSES: tuple[str, ...] = (
     "inline",
     "fold",
+    "float_lets",
     "fuse_vertical",
     "fuse_horizontal",
     "inline",

@@ -57,6 +57,7 @@ stack = _api.stack
 bincount = _api.bincount
 sort = _api.sort
 argsort = _api.argsort
+unique = _api.unique
 pad = _api.pad
 cumsum = _api.cumsum
 cumprod = _api.cumprod
@@ -99,6 +100,9 @@ class _Ufunc:
 
     def reduce(self, a: Any, axis: Any = 0, **kwargs: Any) -> Any:
         return ndarray.__array_ufunc__(asarray(a), self._ufunc, "reduce", a, axis=axis, **kwargs)
+
+    def accumulate(self, a: Any, axis: Any = 0, **kwargs: Any) -> Any:
+        return ndarray.__array_ufunc__(asarray(a), self._ufunc, "accumulate", a, axis=axis, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._ufunc, name)

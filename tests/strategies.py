@@ -81,6 +81,7 @@ from lazyir.ir.types import (
     GroupMerger,
     Merger,
     Scalar,
+    Scanner,
     Struct,
     Type,
     Vec,
@@ -830,6 +831,8 @@ class _Gen:
                 spec = _BSpec(bt, length=call(n.LEN, ident(name)))
                 return [(name, value)], spec, new_builder(bt, ident(name)), env
             bt = Appender(ty.elem)
+            if isinstance(ty.elem, Scalar) and not ty.elem.is_bool and self.chance(20):
+                bt = Scanner(ty.elem, self.one(MERGE_OPS))
         else:
             assert isinstance(ty, Dict)
             bt = self.dict_builder_type(ty)
@@ -897,7 +900,7 @@ class _Gen:
             fields = enumerate(spec.fields)
             return make_struct(*(self.merge_into(f, getfield(b, k), env, d) for k, f in fields))
         bt = spec.ty
-        if isinstance(bt, (Appender, Merger)):
+        if isinstance(bt, (Appender, Merger, Scanner)):
             return merge(b, self.expr(bt.elem, env, d))
         if isinstance(bt, VecMerger):
             assert spec.length is not None

@@ -107,7 +107,7 @@ def _expected() -> set[tuple]:
     want |= {("unop", op) for op in n.UNOPS}
     want |= {("iter", kind) for kind in n.ITER_KINDS}
     want |= {("cast", a.name, b.name) for a in SCALAR_TYPES for b in SCALAR_TYPES}
-    for kind in ("Merger", "VecMerger", "DictMerger"):
+    for kind in ("Merger", "VecMerger", "Scanner", "DictMerger"):
         want |= {("builder", kind, op) for op in MERGE_OPS}
     want |= {("builder", "Appender", None), ("builder", "GroupMerger", None)}
     want |= {("loop", kind) for kind in ("zip", "struct of builders", "nested", "filter")}
@@ -166,7 +166,7 @@ def test_hypothesis_draws_cover_the_constructs():
     kinds = {f[1] for f in counts if f[0] == "builder"}
     missing = sorted(coarse - set(counts), key=repr)
     assert not missing, f"Hypothesis-driven generation no longer produces: {missing}"
-    assert kinds == {"Appender", "Merger", "VecMerger", "DictMerger", "GroupMerger"}, kinds
+    assert kinds == {"Appender", "Merger", "VecMerger", "Scanner", "DictMerger", "GroupMerger"}, kinds
 
 
 if __name__ == "__main__":  # calibration: python tests/test_generator_coverage.py [sample]

@@ -500,8 +500,9 @@ class _Fn:
         bt = e.arg
         args = [self.gen(s, env) for s in e.src]
         b = self.b
-        if isinstance(bt, T.Appender):
-            state = self.alloca(L.APPENDER_STATE)
+        if isinstance(bt, (T.Appender, T.Scanner)):
+            scanner = isinstance(bt, T.Scanner)
+            state = self.alloca(L.scanner_state(bt.elem) if scanner else L.APPENDER_STATE)
             if args:
                 cap = b.select(b.icmp_signed(">", args[0], _i64(0)), args[0], _i64(0))
                 data = rt.alloc(b, self.ctx, b.mul(cap, _i64(max(1, L.sizeof(bt.elem)))))
@@ -510,6 +511,9 @@ class _Fn:
             st = ir.Constant(L.APPENDER_STATE, ir.Undefined)
             st = b.insert_value(b.insert_value(b.insert_value(st, data, 0), _i64(0), 1), cap, 2)
             b.store(st, state)
+            if scanner:  # the running value starts where op(start, x) is x: -0.0 for float sums
+                start = _const(bt.elem, -0.0) if bt.op == "+" and bt.elem.is_float else identity(bt.op, bt.elem)
+                L.store(b, start, self._scanned(state, bt), bt.elem)
             return state
         if isinstance(bt, T.Merger):
             state = self.alloca(L.memory_type(bt.elem))
@@ -532,21 +536,27 @@ class _Fn:
             return self.cg.group(bt.key, bt.value).new(b, self.ctx, hint)
         raise NotImplementedError(str(bt))
 
-    def combine(self, op: str, old: ir.Value, new: ir.Value, ty: T.Type) -> ir.Value:
-        """``old op new`` for a merger-like builder (structs elementwise)."""
+    def _scanned(self, state: ir.Value, bt: T.Scanner) -> ir.Value:
+        """Where a scanner keeps its running value."""
+        return self.b.gep(state, [_i64(0), ir.Constant(L.I32, 3)], source_etype=L.scanner_state(bt.elem))
+
+    def combine(self, op: str, old: ir.Value, new: ir.Value, ty: T.Type, exact: bool = False) -> ir.Value:
+        """``old op new`` for a merger-like builder (structs elementwise). Float sums and products
+        may be reassociated (vectorized reductions) unless ``exact``."""
         b = self.b
         if isinstance(ty, T.Struct):
             out = old
             for i, f in enumerate(ty.fields):
-                x = self.combine(op, b.extract_value(old, i), b.extract_value(new, i), f)
+                x = self.combine(op, b.extract_value(old, i), b.extract_value(new, i), f, exact)
                 out = b.insert_value(out, x, i)
             return out
         if ty.is_bool:
             return b.and_(old, new) if op in ("min", "*") else b.or_(old, new)
+        flags = [] if exact else ["reassoc"]
         if op == "+":
-            return b.fadd(old, new, flags=["reassoc"]) if ty.is_float else b.add(old, new)
+            return b.fadd(old, new, flags=flags) if ty.is_float else b.add(old, new)
         if op == "*":
-            return b.fmul(old, new, flags=["reassoc"]) if ty.is_float else b.mul(old, new)
+            return b.fmul(old, new, flags=flags) if ty.is_float else b.mul(old, new)
         return self.minmax(op, old, new, ty)
 
     def g_merge(self, e: n.Expr, env: Env) -> Value:
@@ -559,6 +569,11 @@ class _Fn:
         elif isinstance(bt, T.Merger):
             old = L.load(b, state, bt.elem)
             L.store(b, self.combine(bt.op, old, v, bt.elem), state, bt.elem)
+        elif isinstance(bt, T.Scanner):  # in order, not reassociated: NumPy's cumulative results
+            where = self._scanned(state, bt)
+            running = self.combine(bt.op, L.load(b, where, bt.elem), v, bt.elem, exact=True)
+            L.store(b, running, where, bt.elem)
+            self.append(state, running, bt.elem)
         elif isinstance(bt, T.VecMerger):
             vec = b.load(state, typ=L.VEC)
             data, length = b.extract_value(vec, 0), b.extract_value(vec, 1)
@@ -632,7 +647,7 @@ class _Fn:
             for i, f in enumerate(bt.fields):
                 out = b.insert_value(out, self.result(state[i], f), i)  # type: ignore[index]
             return out
-        if isinstance(bt, T.Appender):
+        if isinstance(bt, (T.Appender, T.Scanner)):
             st = b.load(state, typ=L.APPENDER_STATE)
             return self.make_vec(b.extract_value(st, 0), b.extract_value(st, 1))
         if isinstance(bt, T.Merger):
@@ -720,7 +735,7 @@ class _Fn:
         for path, k in bounds.items():
             leaf = _leaf(builder, path)
             leaf_ty = _leaf_type(bty, path)
-            if k and isinstance(leaf_ty, T.Appender) and id(leaf) not in self.reserved:
+            if k and isinstance(leaf_ty, (T.Appender, T.Scanner)) and id(leaf) not in self.reserved:
                 st = b.load(leaf, typ=L.APPENDER_STATE)
                 need = b.add(b.extract_value(st, 1), b.mul(b.sub(stop, start), _i64(k)))
                 self.grow(leaf, need, leaf_ty.elem)

@@ -27,6 +27,11 @@ VEC = ir.LiteralStructType([PTR, I64])
 APPENDER_STATE = ir.LiteralStructType([PTR, I64, I64])
 
 
+def scanner_state(elem: T.Type) -> ir.LiteralStructType:
+    """An appender's state followed by the running value (a scanner)."""
+    return ir.LiteralStructType([PTR, I64, I64, memory_type(elem)])
+
+
 @cache
 def value_type(t: T.Type) -> ir.Type:
     """The LLVM type an SSA value of IR type ``t`` has."""

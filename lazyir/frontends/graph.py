@@ -123,10 +123,21 @@ def program(roots: Sequence[Node]) -> tuple[n.Expr, list[Node]]:
     leaves, computed = order(roots)
     names: dict[int, n.Expr] = {}
     params = []
-    for j, leaf in enumerate(leaves):
+    unique: list[Node] = []
+    same: dict[tuple, n.Expr] = {}
+    for leaf in leaves:
+        key = _memory_key(leaf)
+        if key is not None and key in same:  # the same elements as an earlier leaf: one parameter
+            names[id(leaf)] = same[key]
+            continue
         ty = ir_type(leaf)
-        names[id(leaf)] = n.ident(f"a{j}", ty)
-        params.append((f"a{j}", ty))
+        name = f"a{len(unique)}"
+        names[id(leaf)] = n.ident(name, ty)
+        params.append((name, ty))
+        unique.append(leaf)
+        if key is not None:
+            same[key] = names[id(leaf)]
+    leaves = unique
     lets = []
     for j, node in enumerate(computed):
         assert node.build is not None, node
@@ -138,6 +149,15 @@ def program(roots: Sequence[Node]) -> tuple[n.Expr, list[Node]]:
     for name, value in reversed(lets):
         body = n.let(name, value, body)
     return n.lam(params, body), leaves
+
+
+def _memory_key(leaf: Node) -> tuple | None:
+    """Leaves with equal keys pass the same vector: C-ordered arrays over the same memory (such as
+    ``x`` and the transpose of ``x.T``), which programs may then read in one pass."""
+    v = leaf.value
+    if leaf.shape == () or not isinstance(v, np.ndarray) or not v.flags.c_contiguous:
+        return None
+    return (v.__array_interface__["data"][0], v.size, v.dtype.str)
 
 
 def arguments(leaves: Sequence[Node]) -> list[Any]:

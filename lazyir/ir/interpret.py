@@ -49,6 +49,7 @@ from .types import (
     GroupMerger,
     Merger,
     Scalar,
+    Scanner,
     Struct,
     Type,
     Vec,
@@ -397,6 +398,21 @@ class MergerValue:
         return self.value
 
 
+class ScannerValue:
+    def __init__(self, ty: Scanner):
+        self.ty = ty
+        # op(start, x) is x for every x: -0.0 for float sums (0.0 + -0.0 would be 0.0)
+        self.acc = ty.elem.numpy.type(-0.0) if ty.op == "+" and ty.elem.is_float else identity(ty.op, ty.elem)
+        self.items: list = []
+
+    def merge(self, x: Any) -> None:
+        self.acc = combine(self.ty.op, self.acc, x, self.ty.elem)
+        self.items.append(self.acc)
+
+    def result(self) -> list:
+        return list(self.items)
+
+
 class VecMergerValue:
     def __init__(self, ty: VecMerger, init: list):
         self.ty = ty
@@ -453,6 +469,8 @@ def new_builder(ty: Builder, args: list) -> Any:
         return AppenderValue()  # a size hint changes nothing
     if isinstance(ty, Merger):
         return MergerValue(ty, args[0] if args else None)
+    if isinstance(ty, Scanner):
+        return ScannerValue(ty)  # a size hint changes nothing
     if isinstance(ty, VecMerger):
         return VecMergerValue(ty, args[0])
     if isinstance(ty, DictMerger):

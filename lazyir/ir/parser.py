@@ -47,6 +47,7 @@ from .types import (
     DictMerger,
     GroupMerger,
     Merger,
+    Scanner,
     Struct,
     Type,
     Vec,
@@ -96,7 +97,7 @@ for _name in n.UNOPS:
 for _name, _scalar in SCALARS.items():
     _CALLS[_name] = (n.CAST, _scalar, 1)
 
-_BUILDER_WORDS = ("appender", "merger", "vecmerger", "dictmerger", "groupmerger")
+_BUILDER_WORDS = ("appender", "merger", "vecmerger", "scanner", "dictmerger", "groupmerger")
 _TYPE_WORDS = ("vec", "dict", *_BUILDER_WORDS)
 
 
@@ -622,10 +623,10 @@ class _Parser:
             return Vec(elem) if word == "vec" else Appender(elem)
         first = self.parse_type()
         self.expect(",")
-        if word in ("merger", "vecmerger"):
+        if word in ("merger", "vecmerger", "scanner"):
             op = self.merge_op()
             self.expect("]")
-            return Merger(first, op) if word == "merger" else VecMerger(first, op)
+            return {"merger": Merger, "vecmerger": VecMerger, "scanner": Scanner}[word](first, op)
         second = self.parse_type()
         if word == "dictmerger":
             self.expect(",")

@@ -25,6 +25,7 @@ from .types import (
     GroupMerger,
     Merger,
     Scalar,
+    Scanner,
     Struct,
     Type,
     Vec,
@@ -403,6 +404,8 @@ def _check_builder_type(c: _Checker, e: n.Expr, bt: Builder) -> None:
     op = getattr(bt, "op", None)
     if op is not None and op not in MERGE_OPS:
         raise c.fail(e, f"unknown merge operator {op}")
+    if isinstance(bt, Scanner) and not isinstance(bt.elem, Scalar):
+        raise c.fail(e, f"{bt} scans scalars, not {bt.elem}")
     if isinstance(bt, (Merger, VecMerger)) and not is_scalar_struct(bt.elem):
         raise c.fail(e, f"{bt} merges scalars or structs of scalars, not {bt.elem}")
     if isinstance(bt, DictMerger) and not is_scalar_struct(bt.value):

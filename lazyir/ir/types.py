@@ -233,6 +233,30 @@ class Merger(Builder):
 
 @_hash_once
 @dataclass(frozen=True, slots=True)
+class Scanner(Builder):
+    """``scanner[T,op]``: merged values in order, each replaced by the running ``op`` of the values
+    merged so far (an inclusive scan: ``+`` gives cumulative sums)."""
+
+    elem: Type
+    op: str
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __str__(self) -> str:
+        return f"scanner[{self.elem},{self.op}]"
+
+    __repr__ = __str__
+
+    @property
+    def merge_type(self) -> Type:
+        return self.elem
+
+    @property
+    def result_type(self) -> Type:
+        return Vec(self.elem)
+
+
+@_hash_once
+@dataclass(frozen=True, slots=True)
 class VecMerger(Builder):
     elem: Type
     op: str

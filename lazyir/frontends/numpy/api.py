@@ -337,6 +337,60 @@ def sort(a: Any, axis: int = -1, kind: Any = None, order: Any = None, stable: An
     return _new(Node([node], build, lambda v: np.sort(v, kind="stable"), node.dtype, node.shape, "sort"))
 
 
+def unique(
+    ar: Any,
+    return_index: bool = False,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    axis: Any = None,
+    *,
+    equal_nan: bool = True,
+    sorted: bool = True,  # noqa: A002 - NumPy's keyword name
+) -> Any:
+    """``np.unique`` of the flattened array: the IR's ``sort``, then a loop keeping each value that
+    differs from the one before it (all NaNs are one value, as with NumPy's ``equal_nan``). The
+    result's length depends on the data, so it is computed at the call (in one program with
+    what feeds it), like a boolean mask's length."""
+    x = asarray(ar)
+    options = dict(
+        return_index=return_index,
+        return_inverse=return_inverse,
+        return_counts=return_counts,
+        axis=axis,
+        equal_nan=equal_nan,
+        sorted=sorted,
+    )
+    if return_index or return_inverse or return_counts or axis is not None or not equal_nan or not supported(x.dtype):
+        return eager_call("unique", np.unique, (ar,), options, "options")
+    flat = x.reshape(-1)._node
+    is_float = flat.dtype.kind == "f"
+
+    def same(p: n.Expr, v: n.Expr) -> n.Expr:
+        eq = n.binop("==", p, v)
+        if not is_float:
+            return eq
+        both_nan = n.binop("&&", n.binop("!=", p, p), n.binop("!=", v, v))
+        return n.binop("||", eq, both_nan)
+
+    def build(args: list[n.Expr]) -> n.Expr:
+        s, b, i, v = n.ident("s"), n.ident("b"), n.ident("i"), n.ident("v")
+        prev = n.call(n.LOOKUP, s, n.binop("-", i, loops.i64(1)))
+        keep = n.if_(n.binop("==", i, loops.i64(0)), n.merge(b, v), n.if_(same(prev, v), b, n.merge(b, v)))
+        body = n.result(
+            n.for_(
+                [s],
+                n.new_builder(T.Appender(ir_scalar(flat.dtype))),
+                n.lam([("b", None), ("i", None), ("v", None)], keep),
+            )
+        )
+        return n.let("s", n.call(n.SORT, args[0], n.lam([("x", None)], n.ident("x"))), body)
+
+    # (-1,): the length is known once computed, which happens now
+    node = Node([flat], build, lambda v: np.unique(v), flat.dtype, (-1,), "unique")
+    (value,) = evaluate([node])
+    return ndarray(Node.leaf(value))
+
+
 def argsort(a: Any, axis: int = -1, kind: Any = None, order: Any = None, stable: Any = None) -> Any:
     """``np.argsort`` of a 1-d array: a stable sort of (value, position) pairs by value, so ties
     keep their order (NumPy's default kind leaves the order of ties unspecified)."""
@@ -428,27 +482,54 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kw: Any) -> Any:
     return _new(Node([node], build, lambda v: np.pad(v, pad_width, mode=mode, **kw), x.dtype, shape, "pad"))
 
 
-def _accumulate(name: str, func: Any):
-    def accumulate(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
-        """``np.{name}``: the IR has no scan yet, so NumPy runs it as an opaque step of the
-        program (its inputs and its users stay lazy and fused)."""
+#: NumPy ufunc -> the IR scan (``scanner``) operator of its ``accumulate``
+SCAN_OPS = {np.add: "+", np.multiply: "*", np.maximum: "max", np.minimum: "min"}
+
+
+def accumulate(ufunc: np.ufunc, a: Any, axis: Any, dtype: Any, name: str, flat: bool = False) -> Any:
+    """``ufunc.accumulate`` (and ``cumsum``/``cumprod``, whose ``axis=None`` scans the flattened
+    array: ``flat``) as one ``scanner`` loop: the map feeding it fuses in, values combine in order
+    (NumPy's sequential results, exactly). Scans along an axis of an N-d array are NumPy's, as an
+    opaque step of the program (inputs and users stay lazy)."""
+    node = as_node(a)
+    kwargs = dict(axis=axis, dtype=dtype)
+    func = getattr(np, name) if flat else ufunc.accumulate
+    if node.shape == () or (axis is not None and not isinstance(axis, (int, np.integer))):
+        return eager_call(name, func, (a,), kwargs)
+    if axis is not None:
+        axis = np.lib.array_utils.normalize_axis_index(int(axis), len(node.shape))  # NumPy's AxisError
+    out_dtype = np.asarray(func(np.ones(1, node.dtype), dtype=dtype)).dtype
+    whole = (axis is None and flat) or len(node.shape) == 1
+    if not whole:
+        fallback.note(name, "scans along one axis of an N-d array run on NumPy", deferred=True)
+        return _new(Node([node], None, lambda v: func(v, **kwargs), out_dtype, node.shape, name))
+    if not supported(out_dtype) or out_dtype.kind == "b":
+        return eager_call(name, func, (a,), kwargs, "dtype")
+    from .array import cast_node
+
+    src = cast_node(node, out_dtype)
+    elem = ir_scalar(out_dtype)
+    size = loops.size_of(node.shape)
+
+    def build(args: list[n.Expr]) -> n.Expr:
+        b, x = n.ident("b"), n.ident("x")
+        scanner = n.new_builder(T.Scanner(elem, SCAN_OPS[ufunc]), loops.i64(size))
+        return n.result(n.for_([args[0]], scanner, n.lam([("b", None), ("i", None), ("x", None)], n.merge(b, x))))
+
+    return _new(Node([src], build, lambda v: func(v, **kwargs), out_dtype, (size,), name))
+
+
+def _cumulative(name: str, ufunc: np.ufunc):
+    def cumulative(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
         if out is not None:
-            return eager_call(name, func, (a,), dict(axis=axis, dtype=dtype, out=out), "out=")
-        node = as_node(a)
-        if node.shape == () or (axis is not None and not isinstance(axis, (int, np.integer))):
-            return eager_call(name, func, (a,), dict(axis=axis, dtype=dtype))
-        if axis is not None:
-            np.lib.array_utils.normalize_axis_index(int(axis), len(node.shape))  # NumPy's AxisError
-        out_dtype = np.asarray(func(np.ones(1, node.dtype), dtype=dtype)).dtype
-        shape = (loops.size_of(node.shape),) if axis is None else node.shape
-        fallback.note(name, "no scan in the IR yet", deferred=True)
-        return _new(Node([node], None, lambda v: func(v, axis=axis, dtype=dtype), out_dtype, shape, name))
+            return eager_call(name, getattr(np, name), (a,), dict(axis=axis, dtype=dtype, out=out), "out=")
+        return accumulate(ufunc, a, axis, dtype, name, flat=True)
 
-    accumulate.__name__ = name
-    return accumulate
+    cumulative.__name__ = name
+    return cumulative
 
 
-cumsum, cumprod = _accumulate("cumsum", np.cumsum), _accumulate("cumprod", np.cumprod)
+cumsum, cumprod = _cumulative("cumsum", np.add), _cumulative("cumprod", np.multiply)
 
 
 def _cast(node: Node, dtype: np.dtype) -> Node:
@@ -502,15 +583,40 @@ def _f_ordered(node: Node) -> bool:
     return isinstance(v, np.ndarray) and v.ndim == 2 and v.flags.f_contiguous and not v.flags.c_contiguous
 
 
+#: Up to this many columns, products keep one value per column in registers: ``m @ v`` binds the
+#: elements of ``v`` once and ``v @ m`` keeps one accumulator per column (a struct of mergers).
+NARROW = 32
+
+
+def _columns(mat: n.Expr, rows: int, cols: int) -> list[n.Expr]:
+    """One strided iterator per column of a C-ordered (rows, cols) matrix: element ``r`` of the
+    ``j``-th is ``mat[r, j]``. The bounds are checked once per loop, not per element."""
+    end = loops.i64(rows * cols)
+    return [n.iter_(mat, loops.i64(j), end, loops.i64(cols)) for j in range(cols)]
+
+
 def _matrix_vector(m: ndarray, v: ndarray, dtype: np.dtype, name: str) -> ndarray:
-    """``m @ v`` (m is (r, k) or (k,)): per row, one loop over the row zipped with ``v``."""
+    """``m @ v`` (m is (r, k) or (k,)): per row, a dot product with ``v``."""
     if m.ndim == 1:
         prod_ = apply_ufunc(np.multiply, [m, v], {})
         return _new(_reduce_node(prod_._node, (0,), False, dtype, "+", name, lambda p: np.sum(p, dtype=dtype)))
     rows, k = m.shape
     elem = ir_scalar(dtype)
 
-    def build(args: list[n.Expr]) -> n.Expr:
+    def narrow(args: list[n.Expr]) -> n.Expr:
+        mat, vec = args
+        e = n.ident("e")
+        weights = [n.ident(f"w{j}") for j in range(k)]
+        cols = [e] if k == 1 else [n.getfield(e, j) for j in range(k)]  # one iterator: no zip
+        dot_ = n.binop("*", cols[0], weights[0])
+        for j in range(1, k):
+            dot_ = n.binop("+", dot_, n.binop("*", cols[j], weights[j]))
+        loop = loops.appender_loop(_columns(mat, rows, k), elem, loops.i64(rows), lambda i, x: dot_)
+        for j in reversed(range(k)):  # ``v`` has k elements by construction: bound once, outside
+            loop = n.let(f"w{j}", n.call(n.LOOKUP, vec, loops.i64(j)), loop)
+        return loop
+
+    def wide(args: list[n.Expr]) -> n.Expr:
         mat, vec = args
         r = n.ident("r")
         start = n.binop("*", r, loops.i64(k))
@@ -533,38 +639,28 @@ def _matrix_vector(m: ndarray, v: ndarray, dtype: np.dtype, name: str) -> ndarra
             lambda i, rr: n.let("r", rr, dot_),
         )
 
+    build = narrow if 0 < k <= NARROW and rows > 0 else wide
     return _new(Node([m._node, v._node], build, lambda a, b: np.matmul(a, b), dtype, (rows,), name))
-
-
-#: Up to this many columns, ``v @ m`` keeps one accumulator per column (a struct of mergers:
-#: registers) instead of a ``vecmerger``.
-NARROW = 32
 
 
 def _vector_matrix(v: ndarray, m: ndarray, dtype: np.dtype, name: str) -> ndarray:
     """``v @ m`` (m is (k, c)): rows of ``m`` scaled by ``v``, summed over the rows."""
     rows, cols = m.shape
-    if 0 < cols <= NARROW and m._node.known:
+    if 0 < cols <= NARROW and rows > 0 and m._node.known:
         elem = ir_scalar(dtype)
 
         def build(args: list[n.Expr]) -> n.Expr:
             mat, vec = args
-            bs, r = n.ident("bs"), n.ident("r")
-            base = n.binop("*", r, loops.i64(cols))
-            scale = n.call(n.LOOKUP, vec, r)
-            merges = [
-                n.merge(
-                    n.getfield(bs, j),
-                    n.binop("*", n.call(n.LOOKUP, mat, n.binop("+", base, loops.i64(j)) if j else base), scale),
-                )
-                for j in range(cols)
-            ]
+            bs, e = n.ident("bs"), n.ident("e")
+            scale = n.getfield(e, cols)
+            merges = [n.merge(n.getfield(bs, j), n.binop("*", n.getfield(e, j), scale)) for j in range(cols)]
             builder = n.make_struct(*[n.new_builder(T.Merger(elem, "+")) for _ in range(cols)])
+            # ``v`` as an iterator (not looked up by index): a lazy ``v`` fuses into this loop
             loop = n.result(
                 n.for_(
-                    [n.rangeiter(loops.i64(0), loops.i64(rows), loops.i64(1))],
+                    [*_columns(mat, rows, cols), vec],
                     builder,
-                    n.lam([("bs", None), ("i", None), ("r", None)], n.make_struct(*merges)),
+                    n.lam([("bs", None), ("i", None), ("e", None)], n.make_struct(*merges)),
                 )
             )
             sums = n.ident("sums")
@@ -611,6 +707,7 @@ IMPLEMENTED: dict[Any, Any] = {
     np.bincount: bincount,
     np.sort: sort,
     np.argsort: argsort,
+    np.unique: unique,
     np.pad: pad,
     np.cumsum: cumsum,
     np.cumprod: cumprod,

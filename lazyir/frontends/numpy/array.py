@@ -597,8 +597,12 @@ def arg_reduce(x: Any, kind: str, axis: Any = None, keepdims: bool = False) -> A
     """``argmin``/``argmax``: the extreme value, then the first position holding it (NaN first)."""
     node = as_node(x)
     func = getattr(np, kind)
-    if not supported(node.dtype) or axis is not None or keepdims:
+    if not supported(node.dtype) or (keepdims and axis is None) or not isinstance(axis, (type(None), int, np.integer)):
         return eager_call(kind, func, (x,), dict(axis=axis, keepdims=keepdims), "axis" if axis is not None else "dtype")
+    if axis is not None and node.shape != ():
+        return _arg_reduce_axis(x, node, kind, int(axis), keepdims)
+    if axis is not None:  # 0-d: NumPy's answer or error
+        return _new(Node.leaf(np.asarray(func(np.zeros((), node.dtype), axis=axis, keepdims=keepdims))))
     if node.shape != () and loops.size_of(node.shape) == 0:
         func(np.empty(node.shape, node.dtype))  # NumPy's own error
     flat = node if len(node.shape) == 1 else reshape_node(node, (loops.size_of(node.shape),))
@@ -631,6 +635,27 @@ def arg_reduce(x: Any, kind: str, axis: Any = None, keepdims: bool = False) -> A
         return np.intp(func(v))
 
     return _new(Node([flat, ext], build, run, np.dtype(np.intp), (), kind))
+
+
+def _arg_reduce_axis(x: Any, node: Node, kind: str, axis: int, keepdims: bool) -> Any:
+    """``argmin``/``argmax`` along an axis from lazy operations: the extremes along the axis, then
+    the smallest position along the axis holding one (a NaN first, as NumPy)."""
+    func = getattr(np, kind)
+    axis = np.lib.array_utils.normalize_axis_index(axis, len(node.shape))  # NumPy's AxisError
+    length = node.shape[axis]
+    if length == 0:
+        func(np.empty(node.shape, node.dtype), axis=axis)  # NumPy's own error
+    arr = ndarray(node)
+    ext = reduce(arr, kind[3:], axis, True)
+    hit = apply_ufunc(np.equal, [arr, ext], {})
+    if node.dtype.kind == "f":
+        nan = apply_ufunc(np.logical_and, [apply_ufunc(np.isnan, [ext], {}), apply_ufunc(np.isnan, [arr], {})], {})
+        hit = apply_ufunc(np.logical_or, [hit, nan], {})
+    shape = [1] * len(node.shape)
+    shape[axis] = length
+    positions = ndarray(Node.leaf(np.arange(length, dtype=np.intp).reshape(shape)))
+    first = where(hit, positions, np.intp(length))
+    return reduce(first, "min", axis, keepdims)
 
 
 # --- shapes and views -----------------------------------------------------------------------
@@ -1009,6 +1034,12 @@ class ndarray:  # noqa: N801 - NumPy's name
                 return _bool_reduce(
                     inputs[0], "all" if ufunc.__name__ == "logical_and" else "any", axis, kwargs.get("keepdims", False)
                 )
+        if method == "accumulate" and len(inputs) == 1 and set(kwargs) <= {"axis", "dtype"}:
+            from . import api
+
+            if ufunc in api.SCAN_OPS:
+                name = f"{ufunc.__name__}.accumulate"
+                return api.accumulate(ufunc, inputs[0], kwargs.get("axis", 0), kwargs.get("dtype"), name)
         return eager_call(f"{ufunc.__name__}.{method}", getattr(ufunc, method), inputs, kwargs)
 
     def __array_function__(self, func: Callable, types: Any, args: tuple, kwargs: dict) -> Any:

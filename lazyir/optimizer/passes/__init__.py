@@ -3,6 +3,7 @@
 from . import (  # noqa: F401
     cse,
     dce,
+    float_lets,
     fold,
     fuse_horizontal,
     fuse_vertical,

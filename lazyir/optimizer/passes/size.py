@@ -83,7 +83,7 @@ def iteration_count(it: n.Expr) -> n.Expr:
 def _leaves(builder: n.Expr, path: Path = ()) -> list[Path]:
     """Paths of the appenders without a size hint that ``builder`` creates in place."""
     if builder.op == n.NEWBUILDER:
-        return [path] if isinstance(builder.arg, T.Appender) and not builder.src else []
+        return [path] if isinstance(builder.arg, (T.Appender, T.Scanner)) and not builder.src else []
     if builder.op == n.STRUCT:
         return [p for k, s in enumerate(builder.src) for p in _leaves(s, (*path, k))]
     return []
