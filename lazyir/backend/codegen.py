@@ -17,14 +17,14 @@ one state in place.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from llvmlite import ir
 
 from ..ir import nodes as n
 from ..ir import types as T
-from ..ir.analysis import free_vars
+from ..ir.analysis import free_vars, walk
 from . import lltypes as L
 from . import runtime as rt
 from .cgutils import counted_loop
@@ -181,9 +181,20 @@ class _Fn:
     def gen(self, e: n.Expr, env: Env) -> Value:
         if e.op == n.LET:  # iterative over let chains
             env = dict(env)
+            chain = []
             while e.op == n.LET:
-                env[e.arg] = self.gen(e.src[0], env)
+                chain.append((e.arg, e.src[0]))
                 e = e.src[1]
+            dead = early_frees(chain, e) if self.depth == 0 else {}
+            for k, (name, value) in enumerate(chain):
+                env[name] = self.gen(value, env)
+                self._free_dead(dead.get(k, ()), env)
+            if dead and e.op == n.STRUCT and not e.ty.is_builder:  # fields run in order: free between
+                fields = []
+                for j, f in enumerate(e.src):
+                    fields.append(self.gen(f, env))
+                    self._free_dead(dead.get(len(chain) + j, ()), env)
+                return self._pack(e.ty, fields)
             return self.gen(e, env)
         rule = _GEN.get(e.op)
         if rule is None:
@@ -399,11 +410,19 @@ class _Fn:
             return self._join_builders(t, f, phi)
         return phi(t, f)
 
+    def _free_dead(self, names: Iterable[str], env: Env) -> None:
+        """Free temporary vectors no later statement reads (``early_frees``)."""
+        for name in names:
+            rt.free(self.b, self.ctx, self.b.extract_value(env[name], 0))
+
     def g_struct(self, e: n.Expr, env: Env) -> Value:
         fields = [self.gen(s, env) for s in e.src]
         if e.ty.is_builder:
             return tuple(fields)
-        out = ir.Constant(L.value_type(e.ty), ir.Undefined)
+        return self._pack(e.ty, fields)
+
+    def _pack(self, ty: T.Type, fields: list) -> ir.Value:
+        out = ir.Constant(L.value_type(ty), ir.Undefined)
         for i, f in enumerate(fields):
             out = self.b.insert_value(out, f, i)
         return out
@@ -811,6 +830,58 @@ class _Fn:
         inner.b.ret_void()
         inner.finish()
         self.b.call(fn, actual)
+
+
+# -- freeing temporaries at their last use --------------------------------------------------------
+_FRESH_VEC_BUILDERS = (T.Appender, T.Scanner, T.VecMerger)
+#: (parent op, operand position) where reading a vector keeps no reference to it
+_READS = {(n.ITER, 0), (n.LOOKUP, 0), (n.LEN, 0)}
+
+
+def early_frees(chain: list[tuple[str, n.Expr]], body: n.Expr) -> dict[int, list[str]]:
+    """Statement index -> the let-bound temporary vectors to free after it (the last statement
+    reading them). A temporary is a vector a loop's appender, scanner or vecmerger result just
+    allocated; it is freed only when every later use reads it (iterates, looks up, takes its
+    length) without keeping it and its name is never rebound, so nothing can refer to its memory
+    afterwards. A chain of statements that each read the one before then holds two temporaries
+    at a time, not all of them. When the body is a struct of values (a program's several
+    outputs), its fields are statements too: index ``len(chain) + j`` is field ``j``."""
+    fresh = {}
+    for k, (name, value) in enumerate(chain):
+        if value.op == n.RESULT and value.src[0].op == n.FOR:
+            builder_ty = value.src[0].ty
+            if isinstance(builder_ty, _FRESH_VEC_BUILDERS):
+                fresh[name] = k
+    if not fresh:
+        return {}
+    names = [name for name, _ in chain]
+    rebound = {name for name in names if names.count(name) > 1}
+    statements = [value for _, value in chain]
+    if body.op == n.STRUCT and not body.ty.is_builder:
+        statements += list(body.src)
+    else:
+        statements.append(body)
+        rebound |= {x.arg for x in walk(body) if x.op == n.IDENT}  # used by the result: kept
+    last: dict[str, int] = {}
+    for j, value in enumerate(statements):
+        for x in walk(value):
+            if x.op == n.LET:
+                rebound.add(x.arg)
+            elif x.op == n.LAMBDA:
+                rebound |= {p for p, _ in x.params}
+            for pos, s in enumerate(x.src):
+                if s.op == n.IDENT and s.arg in fresh:
+                    last[s.arg] = max(last.get(s.arg, -1), j)
+                    if (x.op, pos) not in _READS:
+                        rebound.add(s.arg)
+        if value.op == n.IDENT and value.arg in fresh:
+            rebound.add(value.arg)  # an alias
+    out: dict[int, list[str]] = {}
+    for name, k in fresh.items():
+        if name in rebound:
+            continue
+        out.setdefault(max(last.get(name, k), k), []).append(name)
+    return out
 
 
 # -- helpers for builder values (Python tuples of state pointers) and captured values ------------
