@@ -63,9 +63,13 @@ def evaluate(*values):
     """Compute every lazy value in ``values`` (lazy arrays, plain values, and lists, tuples and
     dicts of them) in one optimized program; plain NumPy values in the same structure. One
     argument gives one result; several give a tuple."""
-    from .frontends.api import evaluate as _evaluate
-
+    global _evaluate
+    if _evaluate is None:
+        from .frontends.api import evaluate as _evaluate
     return _evaluate(values)
+
+
+_evaluate = None
 
 
 def fallback_report() -> dict:

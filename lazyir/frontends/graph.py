@@ -15,7 +15,7 @@ fuses the loops. Small inputs run eagerly instead (``config.eager_threshold``).
 
 from __future__ import annotations
 
-import itertools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -172,18 +172,15 @@ def arguments(leaves: Sequence[Node]) -> list[Any]:
     return out
 
 
-def _size(shape: tuple) -> int:
-    out = 1
-    for d in shape:
-        out *= d
-    return out
-
-
 def _small(leaves: Sequence[Node], computed: Sequence[Node]) -> bool:
     limit = config.options.eager_threshold
     if limit <= 0:
         return False
-    return all(_size(x.shape) < limit for x in itertools.chain(leaves, computed))
+    for group in (leaves, computed):
+        for x in group:
+            if math.prod(x.shape) >= limit:
+                return False
+    return True
 
 
 def _eager(computed: Sequence[Node]) -> None:

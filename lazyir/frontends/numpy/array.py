@@ -183,38 +183,20 @@ def _literal(value: Any, dtype: np.dtype) -> n.Expr:
 def apply_ufunc(ufunc: np.ufunc, inputs: Sequence[Any], kwargs: dict) -> Any:
     """``ufunc(*inputs, **kwargs)``, lazily when lazyir can write it in IR."""
     name = ufunc.__name__
-    entry = S.UFUNCS.get(name)
     ops = [_operand(x) for x in inputs]
-    reason = ""
     if kwargs:
-        reason = f"arguments {sorted(kwargs)}"
-    elif entry is None:
-        reason = "no IR form yet"
-    elif ufunc.nout != 1 or any(op is None for op in ops):
-        reason = "argument types"
-    elif not all(op.node is None or supported(op.node.dtype) for op in ops):
-        reason = "dtype"
-    elif name in S.FLOAT_ONLY and not all(op.node is None or op.node.dtype.kind == "f" for op in ops):
-        reason = "integer inputs"
-    if reason:
-        return eager_call(name, ufunc, tuple(inputs), kwargs, reason)
-    dtypes = _resolve(ufunc, tuple(op.dtype_for_resolution for op in ops))
-    if dtypes is None:
-        return ufunc(*unwrap(tuple(inputs)))  # NumPy raises its own error
-    if not all(supported(d) for d in dtypes):
-        return eager_call(name, ufunc, tuple(inputs), kwargs, f"dtype {dtypes[-1]}")
-    in_dtypes, out_dtype = dtypes[:-1], dtypes[-1]
-    builder = entry[1]
-    if len(set(in_dtypes)) > 1 and name in S.COMPARISONS:
-        # NumPy 2 compares a signed and an unsigned integer by value
-        op = S.COMPARISONS[name]
-        ta, tb = ir_scalar(in_dtypes[0]), ir_scalar(in_dtypes[1])
-
-        def builder(_ty: T.Scalar, a: n.Expr, b: n.Expr) -> n.Expr:
-            return S.mixed_compare(op, a, ta, b, tb)
-
-    elif len(set(in_dtypes)) > 1:
-        return eager_call(name, ufunc, tuple(inputs), kwargs, f"loop {dtypes}")
+        return eager_call(name, ufunc, tuple(inputs), kwargs, f"arguments {sorted(kwargs)}")
+    if any(op is None for op in ops):
+        return eager_call(name, ufunc, tuple(inputs), kwargs, "argument types")
+    key = (ufunc, tuple([op.dtype_for_resolution for op in ops]))
+    plan = _plans.get(key)
+    if plan is None:
+        plan = _plans[key] = _plan(ufunc, key[1])
+    if isinstance(plan, str):  # how NumPy runs it instead: a reason, or NumPy's own error
+        if not plan:
+            return ufunc(*unwrap(tuple(inputs)))
+        return eager_call(name, ufunc, tuple(inputs), kwargs, plan)
+    in_dtypes, out_dtype, builder = plan
     for op, dt in zip(ops, in_dtypes, strict=True):
         if op.node is None and isinstance(op.py, int) and dt.kind in "iu":
             info = np.iinfo(dt)
@@ -231,6 +213,43 @@ def apply_ufunc(ufunc: np.ufunc, inputs: Sequence[Any], kwargs: dict) -> Any:
         if values.size and np.any(values < 0):
             raise ValueError("Integers to negative integer powers are not allowed.")
     return _new(_elementwise_node(name, ufunc, builder, ops, in_dtypes, out_dtype, _broadcast(ops)))
+
+
+#: (ufunc, operand dtypes) -> ``(in_dtypes, out_dtype, builder)``, or why NumPy runs it (``""``:
+#: NumPy has no loop and raises its own error). Everything here depends on dtypes only.
+_plans: dict[tuple, tuple | str] = {}
+
+
+def _plan(ufunc: np.ufunc, dts: tuple) -> tuple | str:
+    name = ufunc.__name__
+    entry = S.UFUNCS.get(name)
+    nodes = [d for d in dts if isinstance(d, np.dtype)]
+    if entry is None:
+        return "no IR form yet"
+    if ufunc.nout != 1:
+        return "argument types"
+    if not all(supported(d) for d in nodes):
+        return "dtype"
+    if name in S.FLOAT_ONLY and not all(d.kind == "f" for d in nodes):
+        return "integer inputs"
+    dtypes = _resolve(ufunc, dts)
+    if dtypes is None:
+        return ""
+    if not all(supported(d) for d in dtypes):
+        return f"dtype {dtypes[-1]}"
+    in_dtypes, out_dtype = dtypes[:-1], dtypes[-1]
+    builder = entry[1]
+    if len(set(in_dtypes)) > 1 and name in S.COMPARISONS:
+        # NumPy 2 compares a signed and an unsigned integer by value
+        op = S.COMPARISONS[name]
+        ta, tb = ir_scalar(in_dtypes[0]), ir_scalar(in_dtypes[1])
+
+        def builder(_ty: T.Scalar, a: n.Expr, b: n.Expr) -> n.Expr:
+            return S.mixed_compare(op, a, ta, b, tb)
+
+    elif len(set(in_dtypes)) > 1:
+        return f"loop {dtypes}"
+    return in_dtypes, out_dtype, builder
 
 
 _resolved: dict[tuple, tuple | None] = {}
@@ -907,7 +926,9 @@ REDUCTIONS: dict[str, Callable[..., Any]] = {
 # --- the array ------------------------------------------------------------------------------
 def _binary(ufunc: np.ufunc, reflected: bool = False) -> Callable[[ndarray, Any], Any]:
     def method(self: ndarray, other: Any) -> Any:
-        if getattr(other, "__array_ufunc__", False) is None or getattr(other, "__array_priority__", 0) > 1000:
+        if type(other) is not ndarray and (
+            getattr(other, "__array_ufunc__", False) is None or getattr(other, "__array_priority__", 0) > 1000
+        ):
             return NotImplemented  # the other type handles it (or refuses NumPy), as with NumPy arrays
         args = [other, self] if reflected else [self, other]
         return apply_ufunc(ufunc, args, {})
