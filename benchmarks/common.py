@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
+
+# These scripts measure one thread (the thread benchmarks live in ``python -m lazyir.bench``).
+os.environ.setdefault("LAZYIR_NUM_THREADS", "1")
 
 
 def timed(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:

@@ -59,13 +59,19 @@ def explain(program, passes=None) -> str:
     return _explain(program, passes)
 
 
-def evaluate(*values):
+def evaluate(*values, scheduler=None):
     """Compute every lazy value in ``values`` (lazy arrays, plain values, and lists, tuples and
     dicts of them) in one optimized program; plain NumPy values in the same structure. One
-    argument gives one result; several give a tuple."""
+    argument gives one result; several give a tuple.
+
+    ``scheduler``: ``"threads"`` (the default: loops split across ``config.num_threads``),
+    ``"sync"`` (one thread) or a ``distributed.Client`` (loops split into Dask tasks)."""
     global _evaluate
     if _evaluate is None:
         from .frontends.api import evaluate as _evaluate
+    if scheduler is not None:
+        with config.set(scheduler=scheduler):
+            return _evaluate(values)
     return _evaluate(values)
 
 

@@ -12,6 +12,9 @@ changes values globally, and ``with config.set(...):`` only inside the block (pe
 | ``passes`` | ``LAZYIR_PASSES`` (comma-separated) | the default list | optimizer passes, in order |
 | ``eager_threshold`` | ``LAZYIR_EAGER_THRESHOLD`` | ``4096`` | smaller arrays run eagerly (0: never) |
 | ``debug`` | ``LAZYIR_DEBUG`` | ``0`` | 1: verify the IR after every pass; 2: also print it after each pass |
+| ``num_threads`` | ``LAZYIR_NUM_THREADS`` | the machine's cores | threads a loop is split across |
+| ``scheduler`` | ``LAZYIR_SCHEDULER`` | ``"threads"`` | or ``"sync"`` (one thread), or a ``distributed.Client`` |
+| ``min_chunk`` | ``LAZYIR_MIN_CHUNK`` | ``65536`` | fewest iterations in a thread's chunk (smaller loops: one thread) |
 """
 
 from __future__ import annotations
@@ -61,6 +64,9 @@ class Options:
     passes: tuple[str, ...]
     eager_threshold: int
     debug: int
+    num_threads: int
+    min_chunk: int
+    scheduler: Any = "threads"
 
     @classmethod
     def from_environment(cls) -> Options:
@@ -73,6 +79,9 @@ class Options:
             passes=tuple(p.strip() for p in passes.split(",") if p.strip()) if passes else DEFAULT_PASSES,
             eager_threshold=int(os.environ.get("LAZYIR_EAGER_THRESHOLD") or 4096),
             debug=int(os.environ.get("LAZYIR_DEBUG") or 0),
+            num_threads=max(1, int(os.environ.get("LAZYIR_NUM_THREADS") or os.cpu_count() or 1)),
+            min_chunk=max(1, int(os.environ.get("LAZYIR_MIN_CHUNK") or 65536)),
+            scheduler=os.environ.get("LAZYIR_SCHEDULER") or "threads",
         )
 
 

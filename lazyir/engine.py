@@ -92,7 +92,7 @@ def compile(program: Expr | str, *, cache: bool = True, keep_ir: bool = False, o
     opts = config.options
     prog = as_program(program)
     run_optimizer = opts.optimize if optimize is None else optimize
-    return compile_typed(
+    compiled = compile_typed(
         prog,
         cache_dir=opts.cache_dir if (cache and opts.disk_cache) else None,
         vector_math=opts.vector_math,
@@ -100,6 +100,92 @@ def compile(program: Expr | str, *, cache: bool = True, keep_ir: bool = False, o
         prepare=(lambda p: _optimize(p)[0]) if run_optimizer else None,
         prepare_key=(",".join(opts.passes) if run_optimizer else "none") + "|" + code_fingerprint(),
     )
+    key = (compiled, run_optimizer)
+    wrapped = _programs.get(key)
+    if wrapped is None:
+        wrapped = _programs[key] = Program(compiled, prog, run_optimizer)
+    return wrapped
+
+
+_programs: dict[tuple[Any, bool], Program] = {}
+_NO_PLAN = object()
+
+
+class Program:
+    """A compiled program (``CompiledProgram``'s attributes: ``stats``, ``llvm_ir``...). Called
+    with several threads (``config.num_threads``) on inputs of at least two chunks
+    (``config.min_chunk``), its top-level loops are split across the threads
+    (``lazyir.dist.threads``); otherwise it runs as one compiled function."""
+
+    def __init__(self, compiled: Any, program: Expr, optimized: bool):
+        self._compiled = compiled
+        self._program = program
+        self._optimized = optimized
+        self._plan: Any = _NO_PLAN
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._compiled, name)
+
+    def __repr__(self) -> str:
+        return repr(self._compiled)
+
+    def __call__(self, *args: Any) -> Any:
+        opts = config.options
+        scheduler = opts.scheduler
+        if scheduler == "sync":
+            return self._compiled(*args)
+        if scheduler != "threads":
+            from .dist import dask
+
+            if not dask.is_client(scheduler):
+                raise ValueError(f"scheduler must be 'threads', 'sync' or a distributed.Client, not {scheduler!r}")
+            plan = self.plan()
+            if plan is None or not plan.loops:
+                return self._compiled(*args)
+            from .ir.values import check_args
+
+            values = check_args(self._program, args)
+            return dask.run(plan, values, _compile_stage, scheduler, dask.workers(scheduler))
+        if opts.num_threads > 1 and _large(args, 2 * opts.min_chunk):
+            plan = self.plan()
+            if plan is not None and plan.loops:
+                return self.run_partitioned(args, opts.num_threads, opts.min_chunk)
+        return self._compiled(*args)
+
+    def plan(self) -> Any:
+        """How the program splits into statements and chunked loops (``None``: it does not)."""
+        if self._plan is _NO_PLAN:
+            from .dist.partition import plan
+
+            prog = _optimize(self._program)[0] if self._optimized else self._program
+            self._plan = plan(prog)
+        return self._plan
+
+    def run_partitioned(self, args: tuple, threads: int, min_chunk: int, chunking: Any = None) -> Any:
+        """Run statement by statement, each partitionable loop in chunks on ``threads`` threads
+        (``chunking(count)`` may give the chunk bounds instead: tests)."""
+        from .dist import threads as pool
+        from .ir.values import check_args
+
+        plan = self.plan()
+        if plan is None:
+            return self._compiled(*args)
+        values = check_args(self._program, args)
+        return pool.run(plan, values, _compile_stage, threads, min_chunk, chunking)
+
+
+def _compile_stage(program: Expr) -> Any:
+    return compile(program, optimize=False)._compiled
+
+
+def _large(args: tuple, limit: int) -> bool:
+    for a in args:
+        size = getattr(a, "size", None)
+        if size is None and isinstance(a, list | tuple):
+            size = len(a)
+        if size is not None and size >= limit:
+            return True
+    return False
 
 
 @lru_cache(maxsize=1)

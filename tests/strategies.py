@@ -1024,6 +1024,7 @@ def _program(
     max_len: int,
     max_loops: int,
     return_type: Type | None,
+    top_loop: bool = False,
 ) -> tuple[Expr, tuple[Any, ...]]:
     g = _Gen(source, max_loops)
     count = 1 + g.index(max_params)
@@ -1034,7 +1035,8 @@ def _program(
     names = [f"p{k}" for k in range(count)]
     env = {name: _Var(t, shared=isinstance(t, Vec)) for name, t in zip(names, types, strict=True)}
     ret = return_type if return_type is not None else g.result_type()
-    body = g.expr(ret, env, max_depth)
+    loopable = isinstance(ret, Vec | Dict) or _numeric_struct(ret)  # mergers take no bools
+    body = g.result_loop(ret, env, max_depth) if top_loop and loopable else g.expr(ret, env, max_depth)
     program = typecheck(lam(list(zip(names, types, strict=True)), body))
     length = source.length(max_len)
     return program, tuple(source.arg(t, length) for t in types)
@@ -1048,14 +1050,16 @@ def programs(
     max_len: int = MAX_LEN,
     max_loops: int = 2,
     return_type: Type | None = None,
+    top_loop: bool = False,
 ) -> tuple[Expr, tuple[Any, ...]]:
     """``(program, args)``: a typed root lambda and a matching argument tuple.
 
     ``max_depth`` bounds the nesting of expressions, ``max_loops`` the nesting of ``for`` loops,
     ``max_params`` the number of parameters and ``max_len`` the (shared) length of the vector
-    arguments. ``return_type`` fixes the type of the body (default: random).
+    arguments. ``return_type`` fixes the type of the body (default: random); ``top_loop`` makes
+    the body a loop's result (mostly), as partitioned execution splits top-level loops.
     """
-    return _program(_HypothesisSource(draw), max_depth, max_params, max_len, max_loops, return_type)
+    return _program(_HypothesisSource(draw), max_depth, max_params, max_len, max_loops, return_type, top_loop)
 
 
 def random_program(

@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [w for w in workloads() if not args.only or w.name in args.only]
     repeats = args.repeats or (1 if args.quick else 5)
     rows = []
-    with lazyir.config.set(eager_threshold=0):  # measure the compiled path, even at --quick sizes
+    with lazyir.config.set(eager_threshold=0, num_threads=1):  # the compiled path, one thread, even at --quick sizes
         for w in chosen:
             size = w.quick if args.quick else w.size
             print(f"running {w.name} (size {size:,}) ...", file=sys.stderr, flush=True)

@@ -1,0 +1,114 @@
+"""Partitioned execution (``lazyir.dist``): top-level loops split into chunks on threads give the
+results of one pass, for every builder kind and any chunking (empty and one-element chunks too).
+
+Integers and order-keeping outputs (appenders, scanners of integers) are bit-identical; float sums
+and products combine in another order and agree within rounding (``test_differential._compare``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import programs
+from test_differential import _compare
+
+import lazyir
+from lazyir.errors import IRRuntimeError
+
+
+def _chunking(draw_cuts):
+    """``count -> bounds`` from a list of fractions (sorted cut points; repeats give empty chunks)."""
+
+    def bounds(count: int) -> list[tuple[int, int]]:
+        cuts = sorted(int(f * count) for f in draw_cuts)
+        edges = [0, *cuts, count]
+        return list(zip(edges[:-1], edges[1:], strict=True))
+
+    return bounds
+
+
+def _run(program, args, cuts, threads=2):
+    fn = lazyir.compile(program, cache=False)
+    return fn.run_partitioned(args, threads, 1, _chunking(cuts))
+
+
+@settings(max_examples=150)
+@given(programs(max_depth=3, max_loops=2, top_loop=True), st.lists(st.floats(0, 1), max_size=5))
+def test_partitioned_equals_one_pass(case, cuts):
+    program, args = case
+    try:
+        want = lazyir.compile(program, cache=False)(*args)
+    except IRRuntimeError:
+        with pytest.raises(IRRuntimeError):
+            _run(program, args, cuts)
+        return
+    _compare(_run(program, args, cuts), want)
+
+
+BUILDERS = {
+    "appender": "result(for(a, appender[i64], |b, i, x| if(x % 3L == 0L, b, merge(b, x * i))))",
+    "merger": "result(for(a, merger[i64,+](7L), |b, i, x| merge(b, x * i)))",
+    "max": "result(for(a, merger[i64,max], |b, i, x| merge(b, x - i)))",
+    "vecmerger": "result(for(a, vecmerger[i64,+](v), |b, i, x| merge(b, {(x & 1023L) % len(v), i})))",
+    "scanner": "result(for(a, scanner[i64,+], |b, i, x| merge(b, x * 3L)))",
+    "scanner max": "result(for(a, scanner[i64,max], |b, i, x| merge(b, x ^ i)))",
+    "struct": "result(for(zip(a, rangeiter(5L, 5L + 2L * len(a), 2L)), {appender[i64], merger[i64,*], scanner[i64,min]}, "
+    "|b, i, e| {merge(b.$0, e.$1), merge(b.$1, e.$0 | 1L), merge(b.$2, e.$0 - e.$1)}))",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+@pytest.mark.parametrize("cuts", [[], [0.5], [0.0, 0.0, 1.0], [0.1, 0.1, 0.3, 0.9999], [0.25, 0.5, 0.75]])
+def test_each_builder_kind_is_bit_identical(name, cuts):
+    text = f"|a: vec[i64], v: vec[i64]| {BUILDERS[name]}"
+    a = np.random.default_rng(1).integers(-1000, 1000, 1001)
+    v = np.arange(13, dtype=np.int64)
+    want = lazyir.compile(text)(a, v)
+    fn = lazyir.compile(text)
+    assert fn.plan() is not None and fn.plan().loops == 1
+    got = fn.run_partitioned((a, v), 2, 1, _chunking(cuts))
+    if isinstance(want, tuple):
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_array_equal(g, w)
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+def test_several_statements_and_a_builder_read_through_result():
+    # the Black-Scholes shape: a loop into a struct of appenders bound by let, read via result
+    text = (
+        "|a: vec[f64], b: vec[f64]| let r = for(zip(a, b), {appender[f64], appender[f64]}, |s, i, e| "
+        "{merge(s.$0, e.$0 * e.$1), merge(s.$1, e.$0 - e.$1)}); "
+        "let t = result(for(result(r.$0), merger[f64,max], |m, i, x| merge(m, x))); {result(r.$1), t}"
+    )
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal(500), rng.standard_normal(500)
+    fn = lazyir.compile(text)
+    assert fn.plan().loops == 2
+    want = fn(a, b)
+    got = fn.run_partitioned((a, b), 2, 1, _chunking([0.3, 0.6]))
+    np.testing.assert_array_equal(got[0], want[0])
+    assert got[1] == want[1]
+
+
+def test_errors_are_the_loops_own():
+    fn = lazyir.compile("|a: vec[i64], b: vec[i64]| result(for(zip(a, b), merger[i64,+], |s, i, e| merge(s, e.$0)))")
+    with pytest.raises(IRRuntimeError, match="unequal"):
+        fn.run_partitioned((np.arange(10), np.arange(11)), 2, 1)
+    fn = lazyir.compile("|a: vec[i64]| result(for(a, merger[i64,+], |s, i, x| merge(s, lookup(a, x))))")
+    with pytest.raises(IRRuntimeError, match="lookup"):
+        fn.run_partitioned((np.arange(10) * 3,), 2, 1, _chunking([0.5]))
+
+
+def test_big_inputs_use_the_threads_and_agree():
+    # through the ordinary call: several threads, inputs of more than two chunks
+    text = "|a: vec[i64]| {result(for(a, merger[i64,+], |s, i, x| merge(s, x * x))), result(for(a, scanner[i64,+], |s, i, x| merge(s, x)))}"
+    a = np.random.default_rng(3).integers(-(10**6), 10**6, 5000)
+    fn = lazyir.compile(text)
+    with lazyir.config.set(num_threads=1):
+        want = fn(a)
+    with lazyir.config.set(num_threads=2, min_chunk=1000):
+        got = fn(a)
+    assert got[0] == want[0]
+    np.testing.assert_array_equal(got[1], want[1])
