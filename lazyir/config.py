@@ -14,6 +14,7 @@ changes values globally, and ``with config.set(...):`` only inside the block (pe
 | ``debug`` | ``LAZYIR_DEBUG`` | ``0`` | 1: verify the IR after every pass; 2: also print it after each pass |
 | ``num_threads`` | ``LAZYIR_NUM_THREADS`` | the machine's cores | threads a loop is split across |
 | ``scheduler`` | ``LAZYIR_SCHEDULER`` | ``"threads"`` | or ``"sync"`` (one thread), or a ``distributed.Client`` |
+| ``progress`` | ``LAZYIR_PROGRESS`` | ``True`` | a progress bar (tqdm) for split evaluations longer than 2 s |
 | ``min_chunk`` | ``LAZYIR_MIN_CHUNK`` | ``65536`` | fewest iterations in a thread's chunk (smaller loops: one thread) |
 """
 
@@ -67,6 +68,7 @@ class Options:
     num_threads: int
     min_chunk: int
     scheduler: Any = "threads"
+    progress: bool = True
 
     @classmethod
     def from_environment(cls) -> Options:
@@ -82,6 +84,7 @@ class Options:
             num_threads=max(1, int(os.environ.get("LAZYIR_NUM_THREADS") or os.cpu_count() or 1)),
             min_chunk=max(1, int(os.environ.get("LAZYIR_MIN_CHUNK") or 65536)),
             scheduler=os.environ.get("LAZYIR_SCHEDULER") or "threads",
+            progress=_flag("LAZYIR_PROGRESS", True),
         )
 
 

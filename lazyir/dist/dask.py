@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import partition as P
-from .threads import Compile, run_statements
+from ..config import config
+from .threads import Compile, Progress, run_statements
 
 
 def _run_chunk(kernel_text: str, args: list[Any]) -> Any:
@@ -35,13 +36,18 @@ def _combine(leaves: list[P.Leaf], builder_ty: Any, *parts: Any) -> Any:
 def run(plan: P.Plan, args: Sequence[Any], compile_fn: Compile, client: Any, partitions: int) -> Any:
     """The program's result, its partitionable loops split into ``partitions`` Dask tasks."""
 
+    progress = Progress(config.options.progress)
+
     def loop_runner(loop: P.Loop, env: dict[str, Any]) -> Any:
-        return _run_loop(loop, env, client, partitions)
+        return _run_loop(loop, env, client, partitions, progress)
 
-    return run_statements(plan, args, compile_fn, loop_runner)
+    try:
+        return run_statements(plan, args, compile_fn, loop_runner)
+    finally:
+        progress.close()
 
 
-def _run_loop(loop: P.Loop, env: dict[str, Any], client: Any, partitions: int) -> Any:
+def _run_loop(loop: P.Loop, env: dict[str, Any], client: Any, partitions: int, progress: Progress) -> Any:
     count, shapes = P.iteration_count(loop, env)
     bounds = P.chunks(count, partitions, 1)
     text = str(loop.kernel)
@@ -53,6 +59,9 @@ def _run_loop(loop: P.Loop, env: dict[str, Any], client: Any, partitions: int) -
             if nm in shared:
                 args[k] = shared[nm]
         futures.append(client.submit(_run_chunk, text, args, pure=False))
+    progress.add(len(futures))
+    for f in futures:
+        f.add_done_callback(progress.done)
     while len(futures) > 1:  # combine neighbours, a tree
         pairs = [futures[k : k + 2] for k in range(0, len(futures), 2)]
         futures = [
