@@ -26,8 +26,16 @@ def as_program(program: Expr | str) -> Expr:
     if not isinstance(program, Expr):
         raise TypeError(f"expected IR text or a lazyir Expr, got {type(program).__name__}")
     if program.ty is None:
-        return typecheck(program)
+        typed = _typed.get(program)  # nodes are interned: a program built again is the same key
+        if typed is None:
+            if len(_typed) > 4096:
+                _typed.clear()
+            typed = _typed[program] = typecheck(program)
+        return typed
     return program
+
+
+_typed: dict[Expr, Expr] = {}
 
 
 def optimize(program: Expr | str, passes: list[str] | tuple[str, ...] | None = None) -> Expr:

@@ -51,7 +51,7 @@ def _run_loop(loop: P.Loop, env: dict[str, Any], client: Any, partitions: int, p
     count, shapes = P.iteration_count(loop, env)
     bounds = P.chunks(count, partitions, 1)
     text = str(loop.kernel)
-    shared = {nm: client.scatter(env[nm], broadcast=True) for nm in loop.free if nm not in loop.sliceable}
+    shared = {nm: client.scatter(env[nm], broadcast=True, hash=False) for nm in loop.free if nm not in loop.sliceable}
     futures = []
     for lo, hi in bounds:
         args = P.chunk_args(loop, env, shapes, lo, hi, slice_vectors=True)
