@@ -51,7 +51,9 @@ def test_every_splittable_builder_matches_one_pass(client):
         "|a: vec[i64], v: vec[i64]| {result(for(a, merger[i64,+](5L), |s, i, x| merge(s, x * lookup(v, i % len(v))))), "
         "result(for(a, scanner[i64,max], |s, i, x| merge(s, x ^ i))), "
         "result(for(a, vecmerger[i64,+](v), |s, i, x| merge(s, {(x & 1023L) % len(v), i}))), "
-        "result(for(zip(a, a), appender[i64], |s, i, e| if(e.$0 % 3L == 0L, s, merge(s, e.$1 + i))))}"
+        "result(for(zip(a, a), appender[i64], |s, i, e| if(e.$0 % 3L == 0L, s, merge(s, e.$1 + i)))), "
+        "result(for(a, dictmerger[i64,i64,+], |s, i, x| merge(s, {x % 17L, i}))), "
+        "result(for(a, groupmerger[i64,i64], |s, i, x| merge(s, {x % 5L, i})))}"
     )
     a = np.random.default_rng(1).integers(-1000, 1000, 30_001)
     v = np.arange(7, dtype=np.int64)
@@ -61,7 +63,12 @@ def test_every_splittable_builder_matches_one_pass(client):
     with lazyir.config.set(scheduler=client):
         got = fn(a, v)
     assert got[0] == want[0]
-    for g, w in zip(got[1:], want[1:], strict=True):
+    for g, w in zip(got[1:4], want[1:4], strict=True):
+        np.testing.assert_array_equal(g, w)
+    np.testing.assert_array_equal(got[4].keys, want[4].keys)
+    np.testing.assert_array_equal(got[4].values, want[4].values)
+    np.testing.assert_array_equal(got[5].keys, want[5].keys)
+    for g, w in zip(got[5].values, want[5].values, strict=True):
         np.testing.assert_array_equal(g, w)
 
 

@@ -15,8 +15,10 @@ vecmergers combine with their operator (after the initial value), and a scanner'
 are offset by the running value of the chunks before them. Integers and order-keeping outputs are
 bit-identical to one pass; float sums and products (mergers, vecmergers, scanners) are combined
 in a different order, so they agree within rounding (as the compiled single-thread loops, which
-reassociate float reductions to vectorize them, already do). Dictionary builders are not split
-yet: their loops run whole.
+reassociate float reductions to vectorize them, already do). Dictionary builders (dictmerger,
+groupmerger) merge by key: a key keeps its first position across chunks, so first-insertion order
+is kept; their results cannot pass between statements (programs take no dictionaries), so a
+program that reads a dictionary in a later statement runs whole.
 
 This module knows only the IR; running the chunks (threads, Dask) is the caller's business.
 """
@@ -34,8 +36,9 @@ from ..ir import types as T
 from ..ir.analysis import Fresh, free_vars, walk
 from ..ir.interpret import combine, identity, interpret
 from ..ir.typecheck import typecheck
+from ..ir.values import Dictionary, hash_key
 
-SPLITTABLE = (T.Appender, T.Merger, T.VecMerger, T.Scanner)
+SPLITTABLE = (T.Appender, T.Merger, T.VecMerger, T.Scanner, T.DictMerger, T.GroupMerger)
 _UFUNC = {"+": np.add, "*": np.multiply, "min": np.minimum, "max": np.maximum}
 
 
@@ -253,7 +256,7 @@ def _loop(value: n.Expr, free: list[str], types: dict[str, T.Type]) -> Loop | No
         ty = b.arg
         if isinstance(ty, T.VecMerger):
             return n.new_builder(ty, n.ident(vnames[k], T.Vec(ty.elem)))
-        if isinstance(ty, T.Merger):
+        if isinstance(ty, (T.Merger, T.DictMerger, T.GroupMerger)):
             return n.new_builder(ty)
         return n.new_builder(ty, n.ident(count, T.I64))  # appender, scanner: room for the chunk
 
@@ -408,7 +411,34 @@ def finish(loop: Loop, partial: Any, env: dict[str, Any]) -> Any:
     return _rebuild(loop.builder_ty, merged)
 
 
+def _combine_dicts(ty: T.DictMerger | T.GroupMerger, parts: list[Dictionary]) -> Dictionary:
+    """Dictionaries by key, in chunk order: a key keeps its first position; a dictmerger's values
+    combine with its operator, a groupmerger's groups concatenate (merge order kept)."""
+    index: dict[Any, int] = {}
+    keys: list[Any] = []
+    values: list[Any] = []
+    group = isinstance(ty, T.GroupMerger)
+    for d in parts:
+        for k, v in zip(d.keys, d.values, strict=True):
+            h = hash_key(k, ty.key)
+            j = index.get(h)
+            if j is None:
+                index[h] = len(keys)
+                keys.append(k)
+                values.append(v)
+            elif group:
+                values[j] = np.concatenate([values[j], v]) if isinstance(v, np.ndarray) else values[j] + v
+            else:
+                values[j] = combine(ty.op, values[j], v, ty.value)
+    first = parts[0]
+    out_keys = np.array(keys, dtype=first.keys.dtype) if isinstance(first.keys, np.ndarray) else keys
+    out_values = values if group else np.array(values, dtype=first.values.dtype)
+    return Dictionary(out_keys, out_values)
+
+
 def _combine_leaf(ty: T.Builder, parts: list[Any]) -> Any:
+    if isinstance(ty, (T.DictMerger, T.GroupMerger)):
+        return _combine_dicts(ty, parts)
     with np.errstate(all="ignore"):
         if isinstance(ty, T.Appender):
             if isinstance(parts[0], list):

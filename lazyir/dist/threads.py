@@ -76,8 +76,7 @@ class Progress:
     def add(self, n: int) -> None:
         if self.bar is not None:
             with self.lock:
-                self.bar.total += n
-                self.bar.refresh()
+                self.bar.total += n  # shown at the next update (a refresh now would ignore the delay)
 
     def done(self, *_: Any) -> None:
         if self.bar is not None:
