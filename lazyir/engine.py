@@ -110,8 +110,8 @@ def compile(program: Expr | str, *, cache: bool = True, keep_ir: bool = False, o
     )
     key = (compiled, run_optimizer)
     wrapped = _programs.get(key)
-    if wrapped is None:
-        wrapped = _programs[key] = Program(compiled, prog, run_optimizer)
+    if wrapped is None:  # setdefault: threads compiling at once all get the one wrapper
+        wrapped = _programs.setdefault(key, Program(compiled, prog, run_optimizer))
     return wrapped
 
 

@@ -188,3 +188,24 @@ def test_a_long_evaluation_shows_progress(monkeypatch, capsys):
     with lazyir.config.set(num_threads=2, min_chunk=1000, progress=False):
         assert fn(a) == a.sum()
     assert "chunk" not in capsys.readouterr().err
+
+
+def test_the_compile_cache_is_thread_safe():
+    # many threads compile (the same and different programs) and run at once: one compiled
+    # program per structure, every result right
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"|a: vec[i64]| result(for(a, merger[i64,+], |s, i, x| merge(s, x * {k}L + i)))" for k in range(6)]
+    a = np.arange(3000, dtype=np.int64)
+
+    def work(j: int) -> tuple:
+        text = texts[j % len(texts)]
+        fn = lazyir.compile(lazyir.parse(text), cache=False)
+        with lazyir.config.set(num_threads=2, min_chunk=100):
+            return j % len(texts), fn, fn(a)
+
+    with ThreadPoolExecutor(8) as ex:
+        out = list(ex.map(work, range(48)))
+    for k, fn, got in out:
+        assert got == int((a * k + a).sum())
+        assert fn is lazyir.compile(lazyir.parse(texts[k]), cache=False)
