@@ -19,17 +19,18 @@ def memo_fold(e: n.Expr, slot: str, combine: Callable[[n.Expr, list], R]) -> R:
     hit = getattr(e, slot)
     if hit is not None:
         return hit
-    stack: list[tuple[n.Expr, bool]] = [(e, False)]
+    stack = [e]
     while stack:
-        x, ready = stack.pop()
+        x = stack[-1]
+        ready = True
+        for s in x.src:
+            if getattr(s, slot) is None:
+                stack.append(s)  # operands first (a shared one pushed twice is computed once)
+                ready = False
         if ready:
+            stack.pop()
             if getattr(x, slot) is None:
                 object.__setattr__(x, slot, combine(x, [getattr(s, slot) for s in x.src]))
-            continue
-        if getattr(x, slot) is not None:
-            continue
-        stack.append((x, True))
-        stack.extend((s, False) for s in x.src if getattr(s, slot) is None)
     return getattr(e, slot)
 
 
@@ -106,12 +107,17 @@ def name_watermark(e: n.Expr) -> int:
 
 class Fresh:
     """Names not used in given expressions: ``fresh("b")`` -> ``b__1``, ``b__2``... (numbered past
-    every ``name__k`` the expressions contain, so no scan of the expressions is needed)."""
+    every ``name__k`` the expressions contain, so no scan of the expressions is needed). The
+    watermark is read on the first call: most users never need a fresh name."""
 
     def __init__(self, *exprs: n.Expr):
-        self.counter = max((name_watermark(e) for e in exprs), default=0)
+        self.exprs: tuple[n.Expr, ...] | None = exprs
+        self.counter = 0
 
     def __call__(self, base: str) -> str:
+        if self.exprs is not None:
+            self.counter = max((name_watermark(e) for e in self.exprs), default=0)
+            self.exprs = None
         head, sep, tail = base.rpartition("__")
         if sep and head and tail.isdigit():
             base = head
