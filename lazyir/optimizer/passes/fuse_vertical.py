@@ -11,9 +11,12 @@ unconditional merge per iteration) contributes its own iterators to the fused lo
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
+
 from ...ir import nodes as n
 from ...ir import types as T
-from ...ir.analysis import Fresh, can_fail, free_vars, substitute
+from ...ir.analysis import Fresh, bound_names, can_fail, free_vars, substitute
 from ...ir.deep import run_deep
 from ..pipeline import register
 from ..rewrite import RuleSet, retype
@@ -76,7 +79,7 @@ def _wrap_lets(lets: list[tuple[str, n.Expr]], body: n.Expr) -> n.Expr:
     return body
 
 
-def _rename_binders(e: n.Expr, avoid: set[str], fresh: Fresh) -> n.Expr:
+def _rename_binders(e: n.Expr, avoid: set[str] | frozenset[str], fresh: Callable[[str], str]) -> n.Expr:
     """``e`` with every let/lambda binder named in ``avoid`` renamed (so that code placed inside
     its scope cannot be captured)."""
     if not (avoid & _binders(e)):
@@ -102,18 +105,23 @@ def _rename_binders(e: n.Expr, avoid: set[str], fresh: Fresh) -> n.Expr:
     return e.replace(src=tuple(_rename_binders(s, avoid, fresh) for s in e.src))
 
 
-def _binders(e: n.Expr) -> set[str]:
-    from ...ir.analysis import bound_names
+#: ``bound_names`` of producer bodies, which chains share (weak keys: never keeps a program alive).
+_BINDERS: weakref.WeakKeyDictionary[n.Expr, frozenset[str]] = weakref.WeakKeyDictionary()
 
-    return set(bound_names(e))
+
+def _binders(e: n.Expr) -> frozenset[str]:
+    found = _BINDERS.get(e)
+    if found is None:
+        found = _BINDERS[e] = bound_names(e)
+    return found
 
 
 class _Consumer:
     """The consumer loop's body as a function of (builder expression, element, index)."""
 
-    def __init__(self, func: n.Expr, fresh: Fresh):
-        (self.bname, self.bty), (self.iname, _), (self.ename, self.ety) = func.params
-        self.body = func.body
+    def __init__(self, params: tuple[tuple[str, T.Type], ...], body: n.Expr, fresh: Callable[[str], str]):
+        (self.bname, self.bty), (self.iname, _), (self.ename, self.ety) = params
+        self.body = body
         self.fresh = fresh
         self.uses_index = self.iname in free_vars(self.body)
 
@@ -181,23 +189,80 @@ def _thread(p: n.Expr, bname: str, new_b: n.Expr, consumer: _Consumer, index: n.
     raise _NoFuse
 
 
+class _Loop:
+    """A loop under construction, ``for(iters, builder, |params| body)``: a chain of producers fuses
+    into it one after the other, and the loop node is built once at the end (the loops between
+    the steps are never made)."""
+
+    __slots__ = ("iters", "builder", "params", "body", "_index")
+
+    def __init__(self, e: n.Expr):
+        iters, self.builder, func = n.for_parts(e)
+        self.iters: tuple[n.Expr, ...] = iters
+        self.params: tuple[tuple[str, T.Type], ...] = func.params
+        self.body: n.Expr = func.body
+        self._index = n.ident(func.params[1][0], T.I64)
+
+    def index(self, name: str) -> n.Expr:
+        """The index variable ``name`` (one node for the whole chain, usually)."""
+        if self._index.arg != name:
+            self._index = n.ident(name, T.I64)
+        return self._index
+
+    def free(self) -> frozenset[str]:
+        """The free names of the loop's function."""
+        fv = free_vars(self.body)
+        return fv.difference([p for p, _ in self.params]) if fv else fv
+
+    def fresh(self) -> _LoopFresh:
+        return _LoopFresh(self)
+
+    def build(self) -> n.Expr:
+        return _for(self.iters, self.builder, _lam(list(self.params), self.body))
+
+
+class _LoopFresh:
+    """``Fresh(loop)`` for a ``_Loop``, made on first use (most fusion steps need no new name)."""
+
+    def __init__(self, loop: _Loop):
+        self.parts: tuple[n.Expr, ...] = (*loop.iters, loop.builder, loop.body)
+        self.params = [p for p, _ in loop.params]
+        self.fresh: Fresh | None = None
+
+    def __call__(self, base: str) -> str:
+        if self.fresh is None:
+            self.fresh = Fresh(*self.parts, *(n.ident(p) for p in self.params))
+        return self.fresh(base)
+
+
 def fuse_single(e: n.Expr) -> n.Expr | None:
-    """``for(result(P), B, C)`` with P an appender loop (map, filter, ...) -> one loop."""
-    iters, builder, func = n.for_parts(e)
-    if len(iters) != 1 or iters[0].arg != "vec":
+    """``for(result(P), B, C)`` with P an appender loop (map, filter, ...) -> one loop; then the
+    producers of P's iterator in turn, as long as they fuse (a chain fuses in one call)."""
+    loop = _Loop(e)
+    if not _fuse_producer(loop):
         return None
+    while _fuse_producer(loop):
+        pass
+    return loop.build()
+
+
+def _fuse_producer(loop: _Loop) -> bool:
+    """Fuse the producer of ``loop``'s one iterator into it, if it has one that fuses."""
+    iters = loop.iters
+    if len(iters) != 1 or iters[0].arg != "vec":
+        return False
     prod = _producer(iters[0].src[0])
     if prod is None:
-        return None
+        return False
     piters, _, pfunc = n.for_parts(prod)
-    fresh = Fresh(e)
-    consumer = _Consumer(func, fresh)
+    fresh = loop.fresh()
+    consumer = _Consumer(loop.params, loop.body, fresh)
     (pb, _), (pi, _), (px, pxty) = pfunc.params
     if consumer.uses_index and peel_map(prod) is None:
-        return None  # with a filter, the consumer's index is not the producer's
+        return False  # with a filter, the consumer's index is not the producer's
     # The consumer's body goes inside the producer's: no producer name may capture a free name of
     # the consumer. Rename only on a clash (renaming rebuilds the producer's body).
-    avoid = set(free_vars(func))
+    avoid = loop.free()
     nb = pb if pb not in avoid else fresh(pb)
     ni = pi if pi not in avoid else fresh(pi)
     nx = px if px not in avoid else fresh(px)
@@ -210,11 +275,11 @@ def fuse_single(e: n.Expr) -> n.Expr | None:
     body = _rename_binders(body, avoid | {nb, ni, nx}, fresh)
     new_b = n.ident(nb, consumer.bty)
     try:
-        threaded = _thread(body, pb, new_b, consumer, n.ident(ni, T.I64))
+        threaded = _thread(body, pb, new_b, consumer, loop.index(ni))
     except _NoFuse:
-        return None
-    lam = _lam([(nb, consumer.bty), (ni, T.I64), (nx, pxty)], threaded)
-    return _for(piters, builder, lam)
+        return False
+    loop.iters, loop.params, loop.body = piters, ((nb, consumer.bty), (ni, T.I64), (nx, pxty)), threaded
+    return True
 
 
 def fuse_zip(e: n.Expr) -> n.Expr | None:
@@ -230,7 +295,7 @@ def fuse_zip(e: n.Expr) -> n.Expr | None:
     if not maps:
         return None
     fresh = Fresh(e)
-    consumer = _Consumer(func, fresh)
+    consumer = _Consumer(func.params, func.body, fresh)
     new_iters: list[n.Expr] = []
     slots: list[tuple[int, int]] = []  # per original component: (first position, count)
     for k, it in enumerate(iters):
@@ -340,6 +405,8 @@ class _TopDown:
         self.memo: dict[n.Expr, n.Expr] = {}
 
     def go(self, e: n.Expr) -> n.Expr:
+        if not e.src:
+            return e
         done = self.memo.get(e)
         if done is not None:
             return done
@@ -350,9 +417,9 @@ class _TopDown:
                 if y is None:
                     break
                 x = retype(y)
-        src = tuple(self.go(s) for s in x.src)
+        src = tuple([self.go(s) for s in x.src])
         if src != x.src:
-            x = x.replace(src=src)
+            x = n.Expr(x.op, src, x.arg, x.ty)
         x = rules.rewrite(x) if x.op in (n.LEN, n.LOOKUP) else x
         self.memo[e] = x
         return x

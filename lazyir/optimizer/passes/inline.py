@@ -180,10 +180,59 @@ class _Pending:
         mapping = {name: self.repl[name] for name in free_vars(e) if name in self.repl}
         if not mapping:
             return e
-        out = substitute(e, mapping)
+        out = None
+        if len(mapping) == 1:
+            ((name, value),) = mapping.items()
+            out = _substitute_one(e, name, value)
+        if out is None:
+            out = substitute(e, mapping)
         for name in mapping.keys() & self.single:
             self.unbind(name)
         return out
+
+
+class _Capture(Exception):
+    """A binder on the way to a use would capture a free name of the replacement."""
+
+
+def _substitute_one(e: n.Expr, name: str, value: n.Expr) -> n.Expr | None:
+    """``substitute(e, {name: value})`` when that renames nothing (no binder on the way to a use of
+    ``name`` binds a free name of ``value``), else None. The common case of a let chain, without
+    the general substitution's renaming machinery."""
+    if value.ty is None:
+        return None
+    taken = free_vars(value)
+    memo: dict[n.Expr, n.Expr] = {}
+
+    def go(x: n.Expr) -> n.Expr:
+        if name not in free_vars(x):
+            return x
+        out = memo.get(x)
+        if out is not None:
+            return out
+        op = x.op
+        if op == n.IDENT:
+            out = value
+        elif op == n.LET:
+            if x.arg == name:  # the body sees another `name`
+                out = n.Expr(n.LET, (go(x.src[0]), x.src[1]), name, x.ty)
+            elif x.arg in taken and name in free_vars(x.src[1]):
+                raise _Capture
+            else:
+                out = n.Expr(n.LET, (go(x.src[0]), go(x.src[1])), x.arg, x.ty)
+        elif op == n.LAMBDA:
+            if any(p in taken for p, _ in x.arg):
+                raise _Capture
+            out = n.Expr(n.LAMBDA, (go(x.src[0]),), x.arg, x.ty)
+        else:
+            out = n.Expr(op, tuple([go(s) for s in x.src]), x.arg, x.ty)
+        memo[x] = out
+        return out
+
+    try:
+        return go(e)
+    except _Capture:
+        return None
 
 
 #: A shared map is recomputed by each loop that reads it only up to this many distinct nodes,
