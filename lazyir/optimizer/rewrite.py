@@ -59,16 +59,23 @@ class _Rewriter:
         self.memo: dict[n.Expr, n.Expr] = {}
 
     def go(self, e: n.Expr) -> n.Expr:
+        src = e.src
+        if not src and e.op not in self.by_op:
+            return e  # a leaf no rule matches
         done = self.memo.get(e)
         if done is not None:
             return done
-        src = tuple(self.go(s) for s in e.src)
-        x = e if src == e.src else e.replace(src=src)
-        for _ in range(MAX_STEPS_PER_NODE):
-            y = self.apply(x)
-            if y is None:
-                break
-            x = self.go(retype(y))
+        if src:
+            new = tuple([self.go(s) for s in src])
+            x = e if new == src else n.Expr(e.op, new, e.arg, e.ty)
+        else:
+            x = e
+        if x.op in self.by_op:
+            for _ in range(MAX_STEPS_PER_NODE):
+                y = self.apply(x)
+                if y is None:
+                    break
+                x = self.go(retype(y))
         self.memo[e] = x
         self.memo[x] = x
         return x

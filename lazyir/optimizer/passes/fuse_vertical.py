@@ -11,7 +11,6 @@ unconditional merge per iteration) contributes its own iterators to the fused lo
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 
 from ...ir import nodes as n
@@ -79,19 +78,21 @@ def _wrap_lets(lets: list[tuple[str, n.Expr]], body: n.Expr) -> n.Expr:
     return body
 
 
-def _rename_binders(e: n.Expr, avoid: set[str] | frozenset[str], fresh: Callable[[str], str]) -> n.Expr:
+def _rename_binders(
+    e: n.Expr, avoid: set[str] | frozenset[str], fresh: Callable[[str], str], binders: _Binders
+) -> n.Expr:
     """``e`` with every let/lambda binder named in ``avoid`` renamed (so that code placed inside
     its scope cannot be captured)."""
-    if not (avoid & _binders(e)):
+    if binders.of(e).isdisjoint(avoid):
         return e
     if e.op == n.LET:
-        value = _rename_binders(e.src[0], avoid, fresh)
+        value = _rename_binders(e.src[0], avoid, fresh, binders)
         name, body = e.arg, e.src[1]
         if name in avoid:
             new = fresh(name)
             body = substitute(body, {name: n.ident(new, e.src[0].ty)})
             name = new
-        return e.replace(src=(value, _rename_binders(body, avoid, fresh)), arg=name)
+        return e.replace(src=(value, _rename_binders(body, avoid, fresh, binders)), arg=name)
     if e.op == n.LAMBDA:
         params, body = list(e.params), e.body
         mapping = {}
@@ -101,19 +102,21 @@ def _rename_binders(e: n.Expr, avoid: set[str] | frozenset[str], fresh: Callable
                 mapping[p] = n.ident(new, ty)
                 params[j] = (new, ty)
         body = substitute(body, mapping)
-        return e.replace(src=(_rename_binders(body, avoid, fresh),), arg=tuple(params))
-    return e.replace(src=tuple(_rename_binders(s, avoid, fresh) for s in e.src))
+        return e.replace(src=(_rename_binders(body, avoid, fresh, binders),), arg=tuple(params))
+    return e.replace(src=tuple(_rename_binders(s, avoid, fresh, binders) for s in e.src))
 
 
-#: ``bound_names`` of producer bodies, which chains share (weak keys: never keeps a program alive).
-_BINDERS: weakref.WeakKeyDictionary[n.Expr, frozenset[str]] = weakref.WeakKeyDictionary()
+class _Binders:
+    """``bound_names`` of producer bodies, cached for one run of the pass (chains share bodies)."""
 
+    def __init__(self) -> None:
+        self.memo: dict[n.Expr, frozenset[str]] = {}
 
-def _binders(e: n.Expr) -> frozenset[str]:
-    found = _BINDERS.get(e)
-    if found is None:
-        found = _BINDERS[e] = bound_names(e)
-    return found
+    def of(self, e: n.Expr) -> frozenset[str]:
+        found = self.memo.get(e)
+        if found is None:
+            found = self.memo[e] = bound_names(e)
+        return found
 
 
 class _Consumer:
@@ -122,8 +125,9 @@ class _Consumer:
     def __init__(self, params: tuple[tuple[str, T.Type], ...], body: n.Expr, fresh: Callable[[str], str]):
         (self.bname, self.bty), (self.iname, _), (self.ename, self.ety) = params
         self.body = body
+        self.free = free_vars(body)
         self.fresh = fresh
-        self.uses_index = self.iname in free_vars(self.body)
+        self.uses_index = self.iname in self.free
 
     def apply(self, builder: n.Expr, elem: n.Expr, index: n.Expr) -> n.Expr:
         """The consumer's body with its parameters bound to ``builder``, ``elem`` and ``index``.
@@ -131,21 +135,19 @@ class _Consumer:
         The parameters are bound with ``let``s rather than substituted, so the consumer's body is
         never rebuilt: fusing a chain costs each step the size of the (small) producer only. A value
         that mentions one of the names being bound goes through a fresh temporary first."""
-        body = self.body
-        # the element is bound even when the consumer ignores it if computing it can fail: the
-        # producer's errors must survive fusion
-        binds = [
-            (nm, v)
-            for nm, v in ((self.iname, index), (self.ename, elem), (self.bname, builder))
-            if nm in free_vars(body) or (nm == self.ename and can_fail(v))
-        ]
-        if self.bname not in free_vars(body):
+        body, free = self.body, self.free
+        if self.bname not in free:
             raise _NoFuse  # the consumer drops its builder: not a shape we thread
-        binds = [(nm, v) for nm, v in binds if not (v.op == n.IDENT and v.arg == nm)]  # `let x = x`
+        binds = []
+        for nm, v in ((self.iname, index), (self.ename, elem), (self.bname, builder)):
+            # the element is bound even when the consumer ignores it if computing it can fail:
+            # the producer's errors must survive fusion; `let x = x` is left out
+            if (nm in free or (nm == self.ename and can_fail(v))) and not (v.op == n.IDENT and v.arg == nm):
+                binds.append((nm, v))
         temps = []
         for k, (nm, v) in enumerate(binds):
             v = retype(v)
-            if free_vars(v) & {name for name, _ in binds[:k]}:  # would see an earlier binding
+            if k and not free_vars(v).isdisjoint([name for name, _ in binds[:k]]):  # sees an earlier binding
                 tmp = self.fresh(nm)
                 temps.append((tmp, v))
                 v = n.ident(tmp, v.ty)
@@ -209,11 +211,6 @@ class _Loop:
             self._index = n.ident(name, T.I64)
         return self._index
 
-    def free(self) -> frozenset[str]:
-        """The free names of the loop's function."""
-        fv = free_vars(self.body)
-        return fv.difference([p for p, _ in self.params]) if fv else fv
-
     def fresh(self) -> _LoopFresh:
         return _LoopFresh(self)
 
@@ -225,28 +222,29 @@ class _LoopFresh:
     """``Fresh(loop)`` for a ``_Loop``, made on first use (most fusion steps need no new name)."""
 
     def __init__(self, loop: _Loop):
-        self.parts: tuple[n.Expr, ...] = (*loop.iters, loop.builder, loop.body)
-        self.params = [p for p, _ in loop.params]
+        self.loop = (loop.iters, loop.builder, loop.params, loop.body)  # as it is now
         self.fresh: Fresh | None = None
 
     def __call__(self, base: str) -> str:
         if self.fresh is None:
-            self.fresh = Fresh(*self.parts, *(n.ident(p) for p in self.params))
+            iters, builder, params, body = self.loop
+            self.fresh = Fresh(*iters, builder, body, *(n.ident(p) for p, _ in params))
         return self.fresh(base)
 
 
-def fuse_single(e: n.Expr) -> n.Expr | None:
+def fuse_single(e: n.Expr, binders: _Binders | None = None) -> n.Expr | None:
     """``for(result(P), B, C)`` with P an appender loop (map, filter, ...) -> one loop; then the
     producers of P's iterator in turn, as long as they fuse (a chain fuses in one call)."""
     loop = _Loop(e)
-    if not _fuse_producer(loop):
+    binders = binders or _Binders()
+    if not _fuse_producer(loop, binders):
         return None
-    while _fuse_producer(loop):
+    while _fuse_producer(loop, binders):
         pass
     return loop.build()
 
 
-def _fuse_producer(loop: _Loop) -> bool:
+def _fuse_producer(loop: _Loop, binders: _Binders) -> bool:
     """Fuse the producer of ``loop``'s one iterator into it, if it has one that fuses."""
     iters = loop.iters
     if len(iters) != 1 or iters[0].arg != "vec":
@@ -262,7 +260,7 @@ def _fuse_producer(loop: _Loop) -> bool:
         return False  # with a filter, the consumer's index is not the producer's
     # The consumer's body goes inside the producer's: no producer name may capture a free name of
     # the consumer. Rename only on a clash (renaming rebuilds the producer's body).
-    avoid = loop.free()
+    avoid = consumer.free.difference([p for p, _ in loop.params]) if consumer.free else consumer.free
     nb = pb if pb not in avoid else fresh(pb)
     ni = pi if pi not in avoid else fresh(pi)
     nx = px if px not in avoid else fresh(px)
@@ -272,7 +270,8 @@ def _fuse_producer(loop: _Loop) -> bool:
     # every binder inside the producer's body named like a name the consumer's body will read
     # (its free names, and the producer's index, element and builder, which it is handed) is
     # renamed, or it would capture them
-    body = _rename_binders(body, avoid | {nb, ni, nx}, fresh)
+    if binders.of(body):
+        body = _rename_binders(body, avoid | {nb, ni, nx}, fresh, binders)
     new_b = n.ident(nb, consumer.bty)
     try:
         threaded = _thread(body, pb, new_b, consumer, loop.index(ni))
@@ -403,6 +402,7 @@ class _TopDown:
 
     def __init__(self) -> None:
         self.memo: dict[n.Expr, n.Expr] = {}
+        self.binders = _Binders()
 
     def go(self, e: n.Expr) -> n.Expr:
         if not e.src:
@@ -413,7 +413,7 @@ class _TopDown:
         x = e
         if x.op == n.FOR:
             while True:
-                y = fuse_single(x) or fuse_zip(x)
+                y = fuse_single(x, self.binders) or fuse_zip(x)
                 if y is None:
                     break
                 x = retype(y)

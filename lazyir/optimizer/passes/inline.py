@@ -31,8 +31,6 @@ are used. A kept binder that would capture a free name of a pending replacement 
 
 from __future__ import annotations
 
-from collections import Counter
-
 from ...ir import nodes as n
 from ...ir import types as T
 from ...ir.analysis import Fresh, free_vars, removable, substitute
@@ -70,10 +68,11 @@ class _Inliner:
         if e.op == n.LET:
             out = self.chain(e)
         else:
-            src = tuple(self.go(s) for s in e.src)
-            out = e if src == e.src else e.replace(src=src)
+            src = tuple([self.go(s) for s in e.src])
+            out = e if src == e.src else n.Expr(e.op, src, e.arg, e.ty)
         self.memo[e] = out
-        self.memo[out] = out
+        if out is not e:
+            self.memo[out] = out
         return out
 
     def chain(self, e: n.Expr) -> n.Expr:
@@ -154,27 +153,41 @@ class _Inliner:
 
 class _Pending:
     """Replacements waiting to be substituted into the rest of a let chain, and the free names
-    of those replacements (a binder with one of those names would capture it)."""
+    of those replacements (a binder with one of those names would capture it).
+
+    The free names are counted only when a kept binder asks (``captures``): most replacements
+    are substituted and dropped before that, and a replacement just built by substitution would
+    otherwise have its free names computed for nothing."""
 
     def __init__(self) -> None:
         self.repl: dict[str, n.Expr] = {}
         self.single: set[str] = set()  # used once: dropped once substituted
-        self.free: Counter[str] = Counter()
+        self.free: dict[str, int] = {}  # free names of the counted replacements, with counts
+        self.uncounted: dict[str, n.Expr] = {}  # replacements not counted in `free` yet
 
     def bind(self, name: str, value: n.Expr, single: bool) -> None:
+        self.unbind(name)
         self.repl[name] = value
-        self.free.update(free_vars(value))
+        self.uncounted[name] = value
         if single:
             self.single.add(name)
 
     def unbind(self, name: str) -> None:
         value = self.repl.pop(name, None)
         if value is not None:
-            self.free.subtract(free_vars(value))
+            if self.uncounted.pop(name, None) is None:
+                free = self.free
+                for v in free_vars(value):
+                    free[v] -= 1
             self.single.discard(name)
 
     def captures(self, name: str) -> bool:
-        return self.free[name] > 0
+        free = self.free
+        for value in self.uncounted.values():
+            for v in free_vars(value):
+                free[v] = free.get(v, 0) + 1
+        self.uncounted.clear()
+        return free.get(name, 0) > 0
 
     def apply(self, e: n.Expr) -> n.Expr:
         mapping = {name: self.repl[name] for name in free_vars(e) if name in self.repl}
@@ -186,8 +199,9 @@ class _Pending:
             out = _substitute_one(e, name, value)
         if out is None:
             out = substitute(e, mapping)
-        for name in mapping.keys() & self.single:
-            self.unbind(name)
+        for name in mapping:
+            if name in self.single:
+                self.unbind(name)
         return out
 
 
@@ -201,7 +215,6 @@ def _substitute_one(e: n.Expr, name: str, value: n.Expr) -> n.Expr | None:
     the general substitution's renaming machinery."""
     if value.ty is None:
         return None
-    taken = free_vars(value)
     memo: dict[n.Expr, n.Expr] = {}
 
     def go(x: n.Expr) -> n.Expr:
@@ -216,11 +229,12 @@ def _substitute_one(e: n.Expr, name: str, value: n.Expr) -> n.Expr | None:
         elif op == n.LET:
             if x.arg == name:  # the body sees another `name`
                 out = n.Expr(n.LET, (go(x.src[0]), x.src[1]), name, x.ty)
-            elif x.arg in taken and name in free_vars(x.src[1]):
+            elif name in free_vars(x.src[1]) and x.arg in free_vars(value):
                 raise _Capture
             else:
                 out = n.Expr(n.LET, (go(x.src[0]), go(x.src[1])), x.arg, x.ty)
         elif op == n.LAMBDA:
+            taken = free_vars(value)
             if any(p in taken for p, _ in x.arg):
                 raise _Capture
             out = n.Expr(n.LAMBDA, (go(x.src[0]),), x.arg, x.ty)
