@@ -158,7 +158,9 @@ class Expr:
         _set_ty(node, ty)
         _set_fv(node, None)
         _set_wm(node, None)
-        _INTERNED[key] = _Ref(node, key)
+        ref = _Ref(node, _forget)
+        ref.key = key
+        _INTERNED[key] = ref
         return node
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -201,15 +203,11 @@ _INTERNED: dict[tuple, _Ref] = {}
 
 
 class _Ref(weakref.ref):
+    """A weak reference to an interned node that knows its key (no ``__new__``/``__init__`` in
+    Python: one is made per node)."""
+
     __slots__ = ("key",)
-
-    def __new__(cls, node: Expr, key: tuple) -> _Ref:
-        self = super().__new__(cls, node, _forget)
-        self.key = key
-        return self
-
-    def __init__(self, node: Expr, key: tuple) -> None:
-        super().__init__(node, _forget)
+    key: tuple
 
 
 def _forget(ref: _Ref) -> None:
