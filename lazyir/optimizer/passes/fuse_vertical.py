@@ -196,7 +196,7 @@ class _Loop:
     into it one after the other, and the loop node is built once at the end (the loops between
     the steps are never made)."""
 
-    __slots__ = ("iters", "builder", "params", "body", "_index")
+    __slots__ = ("iters", "builder", "params", "body", "_index", "_fresh")
 
     def __init__(self, e: n.Expr):
         iters, self.builder, func = n.for_parts(e)
@@ -204,6 +204,19 @@ class _Loop:
         self.params: tuple[tuple[str, T.Type], ...] = func.params
         self.body: n.Expr = func.body
         self._index = n.ident(func.params[1][0], T.I64)
+        self._fresh: Fresh | None = None
+
+    def update(self, iters: tuple[n.Expr, ...], params: tuple[tuple[str, T.Type], ...], body: n.Expr) -> None:
+        """The loop after a fusion step."""
+        self.iters, self.params, self.body = iters, params, body
+        self._fresh = None
+
+    def fresh(self, base: str) -> str:
+        """A name fresh in the loop as it is (what ``Fresh(loop)`` gives), the names scanned on
+        first use: most fusion steps need no new name."""
+        if self._fresh is None:
+            self._fresh = Fresh(self.builder, self.body, *self.iters, *(n.ident(p) for p, _ in self.params))
+        return self._fresh(base)
 
     def index(self, name: str) -> n.Expr:
         """The index variable ``name`` (one node for the whole chain, usually)."""
@@ -211,25 +224,8 @@ class _Loop:
             self._index = n.ident(name, T.I64)
         return self._index
 
-    def fresh(self) -> _LoopFresh:
-        return _LoopFresh(self)
-
     def build(self) -> n.Expr:
         return _for(self.iters, self.builder, _lam(list(self.params), self.body))
-
-
-class _LoopFresh:
-    """``Fresh(loop)`` for a ``_Loop``, made on first use (most fusion steps need no new name)."""
-
-    def __init__(self, loop: _Loop):
-        self.loop = (loop.iters, loop.builder, loop.params, loop.body)  # as it is now
-        self.fresh: Fresh | None = None
-
-    def __call__(self, base: str) -> str:
-        if self.fresh is None:
-            iters, builder, params, body = self.loop
-            self.fresh = Fresh(*iters, builder, body, *(n.ident(p) for p, _ in params))
-        return self.fresh(base)
 
 
 def fuse_single(e: n.Expr, binders: _Binders | None = None) -> n.Expr | None:
@@ -253,7 +249,7 @@ def _fuse_producer(loop: _Loop, binders: _Binders) -> bool:
     if prod is None:
         return False
     piters, _, pfunc = n.for_parts(prod)
-    fresh = loop.fresh()
+    fresh = loop.fresh
     consumer = _Consumer(loop.params, loop.body, fresh)
     (pb, _), (pi, _), (px, pxty) = pfunc.params
     if consumer.uses_index and peel_map(prod) is None:
@@ -277,7 +273,7 @@ def _fuse_producer(loop: _Loop, binders: _Binders) -> bool:
         threaded = _thread(body, pb, new_b, consumer, loop.index(ni))
     except _NoFuse:
         return False
-    loop.iters, loop.params, loop.body = piters, ((nb, consumer.bty), (ni, T.I64), (nx, pxty)), threaded
+    loop.update(piters, ((nb, consumer.bty), (ni, T.I64), (nx, pxty)), threaded)
     return True
 
 
