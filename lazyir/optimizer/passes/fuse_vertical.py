@@ -72,6 +72,14 @@ def _for(iters: tuple[n.Expr, ...] | list[n.Expr], builder: n.Expr, func: n.Expr
     return n.Expr(n.FOR, (*iters, builder, func), None, builder.ty)
 
 
+def _struct(fields: list[n.Expr]) -> n.Expr:
+    return n.Expr(n.STRUCT, tuple(fields), None, T.Struct(tuple(f.ty for f in fields)))  # type: ignore[misc]
+
+
+def _getfield(e: n.Expr, index: int) -> n.Expr:
+    return n.Expr(n.GETFIELD, (e,), index, e.ty.fields[index])  # type: ignore[union-attr]
+
+
 def _wrap_lets(lets: list[tuple[str, n.Expr]], body: n.Expr) -> n.Expr:
     for name, value in reversed(lets):
         body = _let(name, value, body)
@@ -308,7 +316,7 @@ def fuse_zip(e: n.Expr) -> n.Expr | None:
     e_new, i_new = n.ident(ne, elem_ty), n.ident(ni, T.I64)
 
     def part(pos: int) -> n.Expr:
-        return e_new if len(elem_types) == 1 else n.getfield(e_new, where[pos])
+        return e_new if len(elem_types) == 1 else _getfield(e_new, where[pos])
 
     lets: list[tuple[str, n.Expr]] = []
     comps = []
@@ -318,15 +326,15 @@ def fuse_zip(e: n.Expr) -> n.Expr | None:
             continue
         prod, (plets, value) = maps[k]
         (_, _), (pi, _), (px, pxty) = n.for_parts(prod)[2].params
-        x = part(pos) if count == 1 else n.make_struct(*(part(pos + j) for j in range(count)))
+        x = part(pos) if count == 1 else _struct([part(pos + j) for j in range(count)])
         computed = substitute(_wrap_lets(plets, value), {pi: i_new, px: x})
         var = fresh("v")
         lets.append((var, computed))
         comps.append(n.ident(var, iters[k].ty.elem))  # type: ignore[union-attr]
-    elem = comps[0] if len(comps) == 1 else n.make_struct(*comps)
+    elem = comps[0] if len(comps) == 1 else _struct(comps)
     body = _wrap_lets(lets, consumer.apply(n.ident(nb, consumer.bty), elem, i_new))
-    lam = n.lam([(nb, consumer.bty), (ni, T.I64), (ne, elem_ty)], body)
-    return n.for_(new_iters, builder, lam)
+    lam = _lam([(nb, consumer.bty), (ni, T.I64), (ne, elem_ty)], body)
+    return _for(new_iters, builder, lam)
 
 
 def _canonical_zip(iters: list[n.Expr]) -> tuple[list[n.Expr], list[int]]:
