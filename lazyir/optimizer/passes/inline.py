@@ -193,10 +193,7 @@ class _Pending:
         mapping = {name: self.repl[name] for name in free_vars(e) if name in self.repl}
         if not mapping:
             return e
-        out = None
-        if len(mapping) == 1:
-            ((name, value),) = mapping.items()
-            out = _substitute_one(e, name, value)
+        out = _substitute_plain(e, mapping)
         if out is None:
             out = substitute(e, mapping)
         for name in mapping:
@@ -206,38 +203,48 @@ class _Pending:
 
 
 class _Capture(Exception):
-    """A binder on the way to a use would capture a free name of the replacement."""
+    """A binder on the way to a use would capture a free name of a replacement."""
 
 
-def _substitute_one(e: n.Expr, name: str, value: n.Expr) -> n.Expr | None:
-    """``substitute(e, {name: value})`` when that renames nothing (no binder on the way to a use of
-    ``name`` binds a free name of ``value``), else None. The common case of a let chain, without
-    the general substitution's renaming machinery."""
-    if value.ty is None:
-        return None
+def _substitute_plain(e: n.Expr, mapping: dict[str, n.Expr], repl_free: frozenset[str] | None = None) -> n.Expr | None:
+    """``substitute(e, mapping)`` when that renames nothing (no binder on the way to a use binds a
+    free name of a replacement), else None: the common case, without the general substitution's
+    renaming machinery, and at each node work in the smaller of its free names and the mapping
+    (the general one scans the whole mapping per node: quadratic when a body uses many names).
+    ``repl_free``: the free names of the replacements, when known (``substitute`` renames a
+    binder that has one of them, whichever replacement it comes from)."""
+    for v in mapping.values():
+        if v.ty is None:
+            return None
+    names = mapping.keys()
+    one = next(iter(names)) if len(mapping) == 1 else None
     memo: dict[n.Expr, n.Expr] = {}
 
     def go(x: n.Expr) -> n.Expr:
-        if name not in free_vars(x):
+        nonlocal repl_free
+        fv = free_vars(x)
+        if one not in fv if one is not None else names.isdisjoint(fv):
             return x
         out = memo.get(x)
         if out is not None:
             return out
         op = x.op
         if op == n.IDENT:
-            out = value
-        elif op == n.LET:
-            if x.arg == name:  # the body sees another `name`
-                out = n.Expr(n.LET, (go(x.src[0]), x.src[1]), name, x.ty)
-            elif name in free_vars(x.src[1]) and x.arg in free_vars(value):
-                raise _Capture
-            else:
-                out = n.Expr(n.LET, (go(x.src[0]), go(x.src[1])), x.arg, x.ty)
-        elif op == n.LAMBDA:
-            taken = free_vars(value)
-            if any(p in taken for p, _ in x.arg):
-                raise _Capture
-            out = n.Expr(n.LAMBDA, (go(x.src[0]),), x.arg, x.ty)
+            out = mapping[x.arg]
+        elif op == n.LET or op == n.LAMBDA:
+            if repl_free is None:
+                repl_free = frozenset().union(*(free_vars(v) for v in mapping.values()))
+            bound = [x.arg] if op == n.LET else [p for p, _ in x.arg]
+            body = x.src[-1]
+            inner = mapping if names.isdisjoint(bound) else {k: v for k, v in mapping.items() if k not in bound}
+            if inner and not inner.keys().isdisjoint(free_vars(body)):
+                if not repl_free.isdisjoint(bound):
+                    raise _Capture
+                body = go(body) if inner is mapping else _substitute_plain(body, inner, repl_free)
+                if body is None:
+                    raise _Capture
+            src = (go(x.src[0]), body) if op == n.LET else (body,)
+            out = n.Expr(op, src, x.arg, x.ty)
         else:
             out = n.Expr(op, tuple([go(s) for s in x.src]), x.arg, x.ty)
         memo[x] = out
