@@ -278,19 +278,23 @@ def free_builders(e: n.Expr) -> frozenset[str]:
 def fold_into(e: n.Expr, memo: MutableMapping, combine: Callable[[n.Expr, list], R]) -> R:
     """``combine(x, [value of each operand])`` for every node of ``e``, children first, memoized
     in the mapping ``memo`` (like ``memo_fold``, for results that are not cached on the nodes)."""
+    get = memo.get  # one lookup per operand (a WeakKeyDictionary's are Python calls)
+    done = get(e, _MISSING)
+    if done is not _MISSING:
+        return done
     stack = [e]
     while stack:
         x = stack[-1]
-        if x in memo:
-            stack.pop()
-            continue
-        todo = [s for s in x.src if s not in memo]
-        if todo:
-            stack.extend(todo)
+        known = [get(s, _MISSING) for s in x.src]
+        if _MISSING in known:  # operands first (a shared one pushed twice is computed twice)
+            stack.extend([s for s, k in zip(x.src, known, strict=True) if k is _MISSING])
             continue
         stack.pop()
-        memo[x] = combine(x, [memo[s] for s in x.src])
+        memo[x] = combine(x, known)
     return memo[e]
+
+
+_MISSING = object()
 
 
 def _free_builders(x: n.Expr) -> frozenset[str]:
