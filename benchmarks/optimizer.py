@@ -186,8 +186,8 @@ def main(argv: list[str] | None = None) -> dict:
     sizes = [10, 100] if args.quick else [10, 100, 1_000, 10_000]
     repeats = 1 if args.quick else args.repeats
     scaling = run_scaling(sizes, repeats)
-    zips = run_scaling(sizes, repeats, zip_chain_program)
     _print_scaling("optimizer time against program size (chain of k elementwise loops + sum)", scaling, 1_000)
+    zips = run_scaling(sizes, repeats, zip_chain_program)
     _print_scaling("chain of k loops zipping the previous result with a second vector (binary operators)", zips, 1_000)
     result = {"scaling": scaling, "zip_scaling": zips}
     if not args.scaling:
