@@ -7,6 +7,11 @@ maps, filters (the producer's ``if`` moves into the consumer) and reductions fus
 them fuse into one loop, bottom-up. Through ``zip``, every zipped producer that is a map (one
 unconditional merge per iteration) contributes its own iterators to the fused loop. ``len`` and
 ``lookup`` of a map's result read the map's input instead.
+
+Each loop is fused with its producers before the pass looks inside it (top-down), and a chain of
+single-iterator producers fuses in one go: the loop being grown is kept as its parts and built once
+at the end, so each step costs the size of its (small) producer, and what it builds is typed as it
+is built (no type checker runs per step).
 """
 
 from __future__ import annotations
@@ -211,7 +216,7 @@ class _Loop:
         self.iters: tuple[n.Expr, ...] = iters
         self.params: tuple[tuple[str, T.Type], ...] = func.params
         self.body: n.Expr = func.body
-        self._index = n.ident(func.params[1][0], T.I64)
+        self._index: n.Expr | None = None
         self._fresh: Fresh | None = None
 
     def update(self, iters: tuple[n.Expr, ...], params: tuple[tuple[str, T.Type], ...], body: n.Expr) -> None:
@@ -228,7 +233,7 @@ class _Loop:
 
     def index(self, name: str) -> n.Expr:
         """The index variable ``name`` (one node for the whole chain, usually)."""
-        if self._index.arg != name:
+        if self._index is None or self._index.arg != name:
             self._index = n.ident(name, T.I64)
         return self._index
 
@@ -264,7 +269,7 @@ def _fuse_producer(loop: _Loop, binders: _Binders) -> bool:
         return False  # with a filter, the consumer's index is not the producer's
     # The consumer's body goes inside the producer's: no producer name may capture a free name of
     # the consumer. Rename only on a clash (renaming rebuilds the producer's body).
-    avoid = consumer.free.difference([p for p, _ in loop.params]) if consumer.free else consumer.free
+    avoid = consumer.free.difference([p for p, _ in loop.params])
     nb = pb if pb not in avoid else fresh(pb)
     ni = pi if pi not in avoid else fresh(pi)
     nx = px if px not in avoid else fresh(px)

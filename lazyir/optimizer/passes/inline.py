@@ -24,9 +24,10 @@ Frontends emit chains of thousands of ``let``s (``let a1 = f(p); let a2 = g(a1);
 pass does not go through the bottom-up rewrite driver, which would rebuild the rest of the chain
 at every step. It walks each chain once top-down, outermost ``let`` first: one bottom-up sweep of
 the chain counts the uses of every name in its scope; the top-down sweep then carries the pending
-replacements and substitutes them (``analysis.substitute``, capture-avoiding) into each remaining
-``let`` value and the final body, so a chain costs time linear in its length wherever the names
-are used. A kept binder that would capture a free name of a pending replacement is renamed.
+replacements and substitutes them (capture-avoiding: a lean walk when nothing needs renaming, else
+``analysis.substitute``) into each remaining ``let`` value and the final body, so a chain costs
+time linear in its length wherever the names are used. A kept binder that would capture a free
+name of a pending replacement is renamed.
 """
 
 from __future__ import annotations
