@@ -32,6 +32,8 @@ name of a pending replacement is renamed.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
+
 from ...ir import nodes as n
 from ...ir import types as T
 from ...ir.analysis import Fresh, free_vars, removable, substitute
@@ -96,7 +98,7 @@ class _Inliner:
         pending = _Pending()
         kept: list[tuple[n.Expr, str, n.Expr]] = []
         for x, value, (count, flags) in zip(lets, values, in_scope, strict=True):
-            value = pending.apply(value)
+            value = pending.apply(value, self.uses)
             name = x.arg
             pending.unbind(name)  # below this binder, `name` is this let's variable
             trivial = value.op in (n.IDENT, n.LIT)
@@ -116,20 +118,22 @@ class _Inliner:
                     pending.bind(name, n.ident(new, value.ty), single=False)
                     name = new
                 kept.append((x, name, value))
-        out = pending.apply(body)
+        out = pending.apply(body, self.uses)
         for x, name, value in reversed(kept):
             out = x.replace(src=(value, out), arg=name)
         return out
 
     def uses(self, e: n.Expr) -> Uses:
-        """Free names of ``e`` with their use counts and flags (never mutate the answer)."""
-        if not free_vars(e):
-            return {}
+        """Free names of ``e`` with their use counts and flags (never mutate the answer). The keys
+        are ``free_vars(e)``: substitution reads them, so no free names are computed for the
+        nodes that inlining replaces."""
         done = self.uses_memo.get(e)
         if done is not None:
             return done
         out: Uses
-        if e.op == n.IDENT:
+        if not e.src:
+            out = {e.arg: (1, NOT_LOOPED)} if e.op == n.IDENT else {}
+        elif e.op == n.IDENT:
             out = {e.arg: (1, NOT_LOOPED)}
         elif e.op in (n.ITER, n.LEN) and e.src[0].op == n.IDENT and (e.op == n.LEN or e.arg == "vec"):
             out = {e.src[0].arg: (1, 0)}
@@ -190,11 +194,12 @@ class _Pending:
         self.uncounted.clear()
         return free.get(name, 0) > 0
 
-    def apply(self, e: n.Expr) -> n.Expr:
-        mapping = {name: self.repl[name] for name in free_vars(e) if name in self.repl}
+    def apply(self, e: n.Expr, free: Callable[[n.Expr], Collection[str]]) -> n.Expr:
+        """``e`` with the pending replacements substituted (``free``: free names of a node)."""
+        mapping = {name: self.repl[name] for name in free(e) if name in self.repl}
         if not mapping:
             return e
-        out = _substitute_plain(e, mapping)
+        out = _substitute_plain(e, mapping, free)
         if out is None:
             out = substitute(e, mapping)
         for name in mapping:
@@ -203,15 +208,27 @@ class _Pending:
         return out
 
 
+def _keys(names: Collection[str]) -> Collection[str]:
+    """A set of names, or a dict's keys as a view: ``isdisjoint`` then scans the smaller side."""
+    return names.keys() if type(names) is dict else names  # type: ignore[attr-defined]
+
+
 class _Capture(Exception):
     """A binder on the way to a use would capture a free name of a replacement."""
 
 
-def _substitute_plain(e: n.Expr, mapping: dict[str, n.Expr], repl_free: frozenset[str] | None = None) -> n.Expr | None:
+def _substitute_plain(
+    e: n.Expr,
+    mapping: dict[str, n.Expr],
+    free: Callable[[n.Expr], Collection[str]] = free_vars,
+    repl_free: frozenset[str] | None = None,
+) -> n.Expr | None:
     """``substitute(e, mapping)`` when that renames nothing (no binder on the way to a use binds a
     free name of a replacement), else None: the common case, without the general substitution's
     renaming machinery, and at each node work in the smaller of its free names and the mapping
     (the general one scans the whole mapping per node: quadratic when a body uses many names).
+    ``free``: the free names of a node of ``e``, a set or a dict keyed by them (``free_vars``, or
+    what the caller knows already);
     ``repl_free``: the free names of the replacements, when known (``substitute`` renames a
     binder that has one of them, whichever replacement it comes from)."""
     for v in mapping.values():
@@ -223,8 +240,11 @@ def _substitute_plain(e: n.Expr, mapping: dict[str, n.Expr], repl_free: frozense
 
     def go(x: n.Expr) -> n.Expr:
         nonlocal repl_free
-        fv = free_vars(x)
-        if one not in fv if one is not None else names.isdisjoint(fv):
+        fv = free(x)
+        if one is not None:
+            if one not in fv:
+                return x
+        elif names.isdisjoint(_keys(fv)):
             return x
         out = memo.get(x)
         if out is not None:
@@ -238,10 +258,10 @@ def _substitute_plain(e: n.Expr, mapping: dict[str, n.Expr], repl_free: frozense
             bound = [x.arg] if op == n.LET else [p for p, _ in x.arg]
             body = x.src[-1]
             inner = mapping if names.isdisjoint(bound) else {k: v for k, v in mapping.items() if k not in bound}
-            if inner and not inner.keys().isdisjoint(free_vars(body)):
+            if inner and not inner.keys().isdisjoint(_keys(free(body))):
                 if not repl_free.isdisjoint(bound):
                     raise _Capture
-                body = go(body) if inner is mapping else _substitute_plain(body, inner, repl_free)
+                body = go(body) if inner is mapping else _substitute_plain(body, inner, free, repl_free)
                 if body is None:
                     raise _Capture
             src = (go(x.src[0]), body) if op == n.LET else (body,)
