@@ -209,7 +209,7 @@ class _Loop:
     into it one after the other, and the loop node is built once at the end (the loops between
     the steps are never made)."""
 
-    __slots__ = ("iters", "builder", "params", "body", "_index", "_fresh")
+    __slots__ = ("iters", "builder", "params", "body", "_index", "_builder_var", "_fresh")
 
     def __init__(self, e: n.Expr):
         iters, self.builder, func = n.for_parts(e)
@@ -217,6 +217,7 @@ class _Loop:
         self.params: tuple[tuple[str, T.Type], ...] = func.params
         self.body: n.Expr = func.body
         self._index: n.Expr | None = None
+        self._builder_var: n.Expr | None = None
         self._fresh: Fresh | None = None
 
     def update(self, iters: tuple[n.Expr, ...], params: tuple[tuple[str, T.Type], ...], body: n.Expr) -> None:
@@ -236,6 +237,13 @@ class _Loop:
         if self._index is None or self._index.arg != name:
             self._index = n.ident(name, T.I64)
         return self._index
+
+    def builder_var(self, name: str, ty: T.Type) -> n.Expr:
+        """The builder variable ``name`` (one node for the whole chain, usually)."""
+        b = self._builder_var
+        if b is None or b.arg != name or b.ty is not ty:
+            b = self._builder_var = n.ident(name, ty)
+        return b
 
     def build(self) -> n.Expr:
         return _for(self.iters, self.builder, _lam(list(self.params), self.body))
@@ -281,7 +289,7 @@ def _fuse_producer(loop: _Loop, binders: _Binders) -> bool:
     # renamed, or it would capture them
     if binders.of(body):
         body = _rename_binders(body, avoid | {nb, ni, nx}, fresh, binders)
-    new_b = n.ident(nb, consumer.bty)
+    new_b = loop.builder_var(nb, consumer.bty)
     try:
         threaded = _thread(body, pb, new_b, consumer, loop.index(ni))
     except _NoFuse:
