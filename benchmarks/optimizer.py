@@ -1,16 +1,22 @@
-"""Optimizer benchmark: what fusion buys at run time, and what optimizing costs.
+"""Optimizer benchmark: what optimizing costs, and what fusion buys at run time.
 
-    python benchmarks/optimizer.py [--quick]
+    python benchmarks/optimizer.py [--quick] [--scaling] [--repeats N]
 
-1. A chain of 10 elementwise maps and a sum over 50M f64, compiled with and without the optimizer,
-   against the streaming ceiling (``np.copyto`` reading the same bytes) and NumPy eager.
-2. Optimizer time against program size: chains of 10, 100, 1,000 and 10,000 elementwise loops.
+1. Optimizer time against program size: chains of 10, 100, 1,000 and 10,000 elementwise loops
+   (median of several runs, each on a freshly built program; the time of each pass for the
+   1,000-loop chain), and chains of loops that each zip the previous result with a second
+   vector (what binary NumPy operators build).
+2. A chain of 10 elementwise maps and a sum over 50M f64, compiled with and without the optimizer,
+   against the streaming ceiling (``np.copyto`` reading the same bytes) and NumPy eager
+   (``--scaling`` skips it).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -58,6 +64,33 @@ def chain_program(k: int, with_lets: bool = True) -> n.Expr:
     return lazyir.ir.typecheck(n.lam([("a", VEC)], total))
 
 
+def zip_chain_program(k: int) -> n.Expr:
+    """``sum(g_k(...g_1(a, b)..., b))``: k loops, each zipping the previous result with ``b``."""
+    a, b = n.ident("a", VEC), n.ident("b", VEC)
+    app, mer = T.Appender(F64), T.Merger(F64, "+")
+    pair = T.Struct((F64, F64))
+    cur: n.Expr = a
+    binds = []
+    for j in range(k):
+        op, c = MAPS[j % len(MAPS)]
+        e = n.ident("e", pair)
+        value = n.binop(op, n.binop("*", n.getfield(e, 0), n.getfield(e, 1)), n.lit(c, F64))
+        body = n.merge(n.ident("q", app), value)
+        loop = n.result(n.for_([cur, b], n.new_builder(app), n.lam([("q", app), ("i", T.I64), ("e", pair)], body)))
+        binds.append((f"v{j}", loop))
+        cur = n.ident(f"v{j}", VEC)
+    total = n.result(
+        n.for_(
+            [cur],
+            n.new_builder(mer),
+            n.lam([("q", mer), ("i", T.I64), ("x", F64)], n.merge(n.ident("q", mer), n.ident("x", F64))),
+        )
+    )
+    for name, value in reversed(binds):
+        total = n.let(name, value, total)
+    return lazyir.ir.typecheck(n.lam([("a", VEC), ("b", VEC)], total))
+
+
 def numpy_chain(a: np.ndarray, k: int) -> float:
     x = a
     for j in range(k):
@@ -94,35 +127,78 @@ def run_fusion(size: int, repeats: int) -> dict:
     }
 
 
-def run_scaling(sizes: list[int]) -> list[dict]:
+def run_scaling(sizes: list[int], repeats: int = 1, make=chain_program) -> list[dict]:
+    """Optimizer time for programs ``make(k)``: the median of ``repeats`` runs (fewer for 10,000
+    loops and more), each on a freshly built program, and the median time of each pass."""
     from lazyir.optimizer.pipeline import optimize
 
+    optimize(make(2), lazyir.config.passes)  # first-call costs (imports) are not the optimizer's
     out = []
     for k in sizes:
-        program = chain_program(k)
-        t = time.perf_counter()
-        optimized, report = optimize(program, lazyir.config.passes)
-        seconds = time.perf_counter() - t
+        runs = []
+        for _ in range(repeats if k < 10_000 else max(1, (repeats + 1) // 2)):
+            program = make(k)
+            gc.collect()
+            t = time.perf_counter()
+            optimized, report = optimize(program, lazyir.config.passes)
+            runs.append((time.perf_counter() - t, report))
+        seconds = statistics.median(s for s, _ in runs)
+        passes: dict[str, list[float]] = {}
+        for _, report in runs:
+            for j, r in enumerate(report.runs):
+                passes.setdefault(f"{j}:{r.name}", []).append(r.seconds * 1e3)
+        per_pass = {name: statistics.median(v) for name, v in passes.items()}
         out.append(
             {
                 "ops": k,
                 "ms": seconds * 1e3,
+                "min_ms": min(s for s, _ in runs) * 1e3,
+                "runs": len(runs),
                 "per_op_us": seconds / k * 1e6,
                 "loops_before": count_loops(program),
                 "loops_after": count_loops(optimized),
-                "slowest": max(report.runs, key=lambda r: r.seconds).name,
+                "slowest": max(per_pass, key=per_pass.__getitem__).split(":", 1)[1],
+                "passes_ms": per_pass,
             }
         )
     return out
 
 
+def _print_scaling(title: str, rows: list[dict], detail: int) -> None:
+    print(f"\n{title}")
+    for row in rows:
+        print(
+            f"  {row['ops']:>6} ops: {row['ms']:9.1f} ms ({row['per_op_us']:.0f} us/op; median of {row['runs']}, "
+            f"min {row['min_ms']:.1f}), loops {row['loops_before']} -> {row['loops_after']}, slowest pass {row['slowest']}"
+        )
+        if row["ops"] == detail:
+            passes = ", ".join(f"{name.split(':', 1)[1]} {ms:.1f}" for name, ms in row["passes_ms"].items())
+            print(f"         per pass (ms): {passes}")
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    ap.add_argument("--scaling", action="store_true", help="optimizer time only (no 50M-element run)")
+    ap.add_argument("--repeats", type=int, default=5, help="optimizer runs per size (the median is shown)")
     ap.add_argument("--json", help="also write the results to this file")
     args = ap.parse_args(argv)
-    fusion = run_fusion(20_000 if args.quick else 50_000_000, 2 if args.quick else 7)
-    scaling = run_scaling([10, 100] if args.quick else [10, 100, 1_000, 10_000])
+    sizes = [10, 100] if args.quick else [10, 100, 1_000, 10_000]
+    repeats = 1 if args.quick else args.repeats
+    scaling = run_scaling(sizes, repeats)
+    _print_scaling("optimizer time against program size (chain of k elementwise loops + sum)", scaling, 1_000)
+    zips = run_scaling(sizes, repeats, zip_chain_program)
+    _print_scaling("chain of k loops zipping the previous result with a second vector (binary operators)", zips, 1_000)
+    result = {"scaling": scaling, "zip_scaling": zips}
+    if not args.scaling:
+        result["fusion"] = _fusion(args.quick)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return result
+
+
+def _fusion(quick: bool) -> dict:
+    fusion = run_fusion(20_000 if quick else 50_000_000, 2 if quick else 7)
     print(
         f"10 maps + sum over {fusion['n']:,} f64 (one thread): loops {fusion['loops_before']} -> {fusion['loops_after']}"
     )
@@ -134,16 +210,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"  np.copyto reading the same bytes: {fusion['copy_ms']:.1f} ms -> fused loop at "
         f"{fusion['of_copy_bandwidth'] * 100:.0f}% of copy bandwidth"
     )
-    print("\noptimizer time against program size (chain of k elementwise loops + sum)")
-    for row in scaling:
-        print(
-            f"  {row['ops']:>6} ops: {row['ms']:9.1f} ms ({row['per_op_us']:.0f} us/op), loops "
-            f"{row['loops_before']} -> {row['loops_after']}, slowest pass {row['slowest']}"
-        )
-    result = {"fusion": fusion, "scaling": scaling}
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2))
-    return result
+    return fusion
 
 
 if __name__ == "__main__":

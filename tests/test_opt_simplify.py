@@ -360,6 +360,48 @@ def test_inline_nested_lets_and_lambdas():
     )
 
 
+_NAMES = ("a", "b", "c", "d")
+_MER = Merger(I64, "+")
+
+
+@st.composite
+def _scoped_exprs(draw, depth: int = 4) -> n.Expr:
+    """Typed i64 expressions over the names a-d, with lets and loop lambdas that bind those names
+    (so that substitutions meet shadowing and capture)."""
+    kind = draw(st.sampled_from(["name", "lit", "add", "let", "loop"] if depth else ["name", "lit"]))
+    if kind == "name":
+        return n.ident(draw(st.sampled_from(_NAMES)), I64)
+    if kind == "lit":
+        return n.lit(draw(st.integers(0, 3)), I64)
+    if kind == "add":
+        a, b = draw(_scoped_exprs(depth - 1)), draw(_scoped_exprs(depth - 1))
+        return n.Expr(n.BINOP, (a, b), "+", I64)
+    if kind == "let":
+        value, body = draw(_scoped_exprs(depth - 1)), draw(_scoped_exprs(depth - 1))
+        return n.Expr(n.LET, (value, body), draw(st.sampled_from(_NAMES)), I64)
+    # result(for(rangeiter(0L, 2L, 1L), merger[i64,+], |m, i, x| merge(m, body))), x and i from a-d
+    i, x = draw(st.lists(st.sampled_from(_NAMES), min_size=2, max_size=2, unique=True))
+    body = draw(_scoped_exprs(depth - 1))
+    m = n.ident("m", _MER)
+    params = (("m", _MER), (i, I64), (x, I64))
+    lam = n.Expr(n.LAMBDA, (n.Expr(n.MERGE, (m, body), None, _MER),), params, Function((_MER, I64, I64), _MER))
+    rng = n.Expr(n.ITER, (n.lit(0, I64), n.lit(2, I64), n.lit(1, I64)), "range", Vec(I64))
+    return n.Expr(n.RESULT, (n.Expr(n.FOR, (rng, n.Expr(n.NEWBUILDER, (), _MER, _MER), lam), None, _MER),), None, I64)
+
+
+@given(
+    _scoped_exprs(),
+    st.dictionaries(st.sampled_from(_NAMES), _scoped_exprs(depth=1), min_size=1, max_size=3),
+)
+def test_inline_substitution_fast_path_agrees_with_substitute(e, mapping):
+    from lazyir.ir.analysis import substitute
+    from lazyir.optimizer.passes.inline import _substitute_plain
+
+    plain = _substitute_plain(e, mapping)
+    if plain is not None:  # it declines exactly when substitute would rename a binder
+        assert plain is substitute(e, mapping)
+
+
 def test_inline_cleans_up_after_vertical_fusion():
     assert_pass(
         "inline",

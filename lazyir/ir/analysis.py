@@ -19,17 +19,18 @@ def memo_fold(e: n.Expr, slot: str, combine: Callable[[n.Expr, list], R]) -> R:
     hit = getattr(e, slot)
     if hit is not None:
         return hit
-    stack: list[tuple[n.Expr, bool]] = [(e, False)]
+    stack = [e]
     while stack:
-        x, ready = stack.pop()
+        x = stack[-1]
+        ready = True
+        for s in x.src:
+            if getattr(s, slot) is None:
+                stack.append(s)  # operands first (a shared one pushed twice is computed once)
+                ready = False
         if ready:
+            stack.pop()
             if getattr(x, slot) is None:
                 object.__setattr__(x, slot, combine(x, [getattr(s, slot) for s in x.src]))
-            continue
-        if getattr(x, slot) is not None:
-            continue
-        stack.append((x, True))
-        stack.extend((s, False) for s in x.src if getattr(s, slot) is None)
     return getattr(e, slot)
 
 
@@ -106,12 +107,17 @@ def name_watermark(e: n.Expr) -> int:
 
 class Fresh:
     """Names not used in given expressions: ``fresh("b")`` -> ``b__1``, ``b__2``... (numbered past
-    every ``name__k`` the expressions contain, so no scan of the expressions is needed)."""
+    every ``name__k`` the expressions contain, so no scan of the expressions is needed). The
+    watermark is read on the first call: most users never need a fresh name."""
 
     def __init__(self, *exprs: n.Expr):
-        self.counter = max((name_watermark(e) for e in exprs), default=0)
+        self.exprs: tuple[n.Expr, ...] | None = exprs
+        self.counter = 0
 
     def __call__(self, base: str) -> str:
+        if self.exprs is not None:
+            self.counter = max((name_watermark(e) for e in self.exprs), default=0)
+            self.exprs = None
         head, sep, tail = base.rpartition("__")
         if sep and head and tail.isdigit():
             base = head
@@ -272,19 +278,23 @@ def free_builders(e: n.Expr) -> frozenset[str]:
 def fold_into(e: n.Expr, memo: MutableMapping, combine: Callable[[n.Expr, list], R]) -> R:
     """``combine(x, [value of each operand])`` for every node of ``e``, children first, memoized
     in the mapping ``memo`` (like ``memo_fold``, for results that are not cached on the nodes)."""
+    get = memo.get  # one lookup per operand (a WeakKeyDictionary's are Python calls)
+    done = get(e, _MISSING)
+    if done is not _MISSING:
+        return done
     stack = [e]
     while stack:
         x = stack[-1]
-        if x in memo:
-            stack.pop()
-            continue
-        todo = [s for s in x.src if s not in memo]
-        if todo:
-            stack.extend(todo)
+        known = [get(s, _MISSING) for s in x.src]
+        if _MISSING in known:  # operands first (a shared one pushed twice is computed twice)
+            stack.extend([s for s, k in zip(x.src, known, strict=True) if k is _MISSING])
             continue
         stack.pop()
-        memo[x] = combine(x, [memo[s] for s in x.src])
+        memo[x] = combine(x, known)
     return memo[e]
+
+
+_MISSING = object()
 
 
 def _free_builders(x: n.Expr) -> frozenset[str]:

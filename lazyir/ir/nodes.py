@@ -124,7 +124,9 @@ class Expr:
 
     # ``_fv`` and ``_wm`` cache analyses (free names, fresh-name watermark) on the node itself:
     # nodes are immutable, so the cache never goes stale (see ``analysis.memo_fold``).
-    __slots__ = ("op", "src", "arg", "ty", "_hash", "_fv", "_wm", "__weakref__")
+    # Equality and hashing are object identity, Python's own (interning makes equal nodes one
+    # object); a ``__hash__`` written in Python would cost a call per dictionary lookup.
+    __slots__ = ("op", "src", "arg", "ty", "_fv", "_wm", "__weakref__")
 
     op: str
     src: tuple[Expr, ...]
@@ -154,20 +156,15 @@ class Expr:
         _set_src(node, tuple(src))
         _set_arg(node, arg)
         _set_ty(node, ty)
-        _set_hash(node, hash(key))
         _set_fv(node, None)
         _set_wm(node, None)
-        _INTERNED[key] = _Ref(node, key)
+        ref = _Ref(node, _forget)
+        ref.key = key
+        _INTERNED[key] = ref
         return node
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("IR nodes are immutable")
-
-    def __hash__(self) -> int:
-        return self._hash
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
 
     def __reduce__(self):
         # A flat post-order table, so pickling neither recurses nor repeats shared subtrees.
@@ -206,15 +203,11 @@ _INTERNED: dict[tuple, _Ref] = {}
 
 
 class _Ref(weakref.ref):
+    """A weak reference to an interned node that knows its key (no ``__new__``/``__init__`` in
+    Python: one is made per node)."""
+
     __slots__ = ("key",)
-
-    def __new__(cls, node: Expr, key: tuple) -> _Ref:
-        self = super().__new__(cls, node, _forget)
-        self.key = key
-        return self
-
-    def __init__(self, node: Expr, key: tuple) -> None:
-        super().__init__(node, _forget)
+    key: tuple
 
 
 def _forget(ref: _Ref) -> None:
@@ -223,7 +216,7 @@ def _forget(ref: _Ref) -> None:
 
 
 _set_op, _set_src, _set_arg, _set_ty = (Expr.__dict__[f].__set__ for f in ("op", "src", "arg", "ty"))
-_set_hash, _set_fv, _set_wm = (Expr.__dict__[f].__set__ for f in ("_hash", "_fv", "_wm"))
+_set_fv, _set_wm = (Expr.__dict__[f].__set__ for f in ("_fv", "_wm"))
 
 
 def _to_table(root: Expr) -> list[tuple[str, tuple[int, ...], Any, Type | None]]:

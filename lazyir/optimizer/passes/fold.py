@@ -20,12 +20,13 @@ wrapping, the documented division, shift and cast rules), and the same run-time 
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any
 
 import numpy as np
 
 from ...ir import nodes as n
-from ...ir.analysis import Fresh, free_vars, removable, walk
+from ...ir.analysis import Fresh, fold_into, free_vars, removable
 from ...ir.interpret import binop as eval_binop
 from ...ir.interpret import cast as eval_cast
 from ...ir.interpret import unop as eval_unop
@@ -193,7 +194,7 @@ def field_of_struct(e: n.Expr) -> n.Expr | None:
     return s.src[e.arg]
 
 
-@rules.rule(n.LET)
+@rules.rule(n.LET, top_down=True)
 def struct_let_fields(e: n.Expr) -> n.Expr | None:
     """``let x = {f0, f1}; body`` -> ``body[x.$k := fk]`` when ``body`` reads ``x`` only by field
     and every field is cheap and cannot fail (no loop, nothing removable only by evaluation): a
@@ -233,8 +234,12 @@ def struct_let_fields(e: n.Expr) -> n.Expr | None:
         return None
 
 
+#: ``_has_loop`` answers, per node (fields substituted along a chain share their operands).
+_HAS_LOOP: weakref.WeakKeyDictionary[n.Expr, bool] = weakref.WeakKeyDictionary()
+
+
 def _has_loop(e: n.Expr) -> bool:
-    return any(x.op == n.FOR for x in walk(e))
+    return fold_into(e, _HAS_LOOP, lambda x, subs: x.op == n.FOR or any(subs))
 
 
 class _WholeUse(Exception):

@@ -7,13 +7,20 @@ maps, filters (the producer's ``if`` moves into the consumer) and reductions fus
 them fuse into one loop, bottom-up. Through ``zip``, every zipped producer that is a map (one
 unconditional merge per iteration) contributes its own iterators to the fused loop. ``len`` and
 ``lookup`` of a map's result read the map's input instead.
+
+Each loop is fused with its producers before the pass looks inside it (top-down), and a chain of
+single-iterator producers fuses in one go: the loop being grown is kept as its parts and built once
+at the end, so each step costs the size of its (small) producer, and what it builds is typed as it
+is built (no type checker runs per step).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ...ir import nodes as n
 from ...ir import types as T
-from ...ir.analysis import Fresh, can_fail, free_vars, substitute
+from ...ir.analysis import Fresh, bound_names, can_fail, free_vars, substitute
 from ...ir.deep import run_deep
 from ..pipeline import register
 from ..rewrite import RuleSet, retype
@@ -70,25 +77,35 @@ def _for(iters: tuple[n.Expr, ...] | list[n.Expr], builder: n.Expr, func: n.Expr
     return n.Expr(n.FOR, (*iters, builder, func), None, builder.ty)
 
 
+def _struct(fields: list[n.Expr]) -> n.Expr:
+    return n.Expr(n.STRUCT, tuple(fields), None, T.Struct(tuple(f.ty for f in fields)))  # type: ignore[misc]
+
+
+def _getfield(e: n.Expr, index: int) -> n.Expr:
+    return n.Expr(n.GETFIELD, (e,), index, e.ty.fields[index])  # type: ignore[union-attr]
+
+
 def _wrap_lets(lets: list[tuple[str, n.Expr]], body: n.Expr) -> n.Expr:
     for name, value in reversed(lets):
         body = _let(name, value, body)
     return body
 
 
-def _rename_binders(e: n.Expr, avoid: set[str], fresh: Fresh) -> n.Expr:
+def _rename_binders(
+    e: n.Expr, avoid: set[str] | frozenset[str], fresh: Callable[[str], str], binders: _Binders
+) -> n.Expr:
     """``e`` with every let/lambda binder named in ``avoid`` renamed (so that code placed inside
     its scope cannot be captured)."""
-    if not (avoid & _binders(e)):
+    if binders.of(e).isdisjoint(avoid):
         return e
     if e.op == n.LET:
-        value = _rename_binders(e.src[0], avoid, fresh)
+        value = _rename_binders(e.src[0], avoid, fresh, binders)
         name, body = e.arg, e.src[1]
         if name in avoid:
             new = fresh(name)
             body = substitute(body, {name: n.ident(new, e.src[0].ty)})
             name = new
-        return e.replace(src=(value, _rename_binders(body, avoid, fresh)), arg=name)
+        return e.replace(src=(value, _rename_binders(body, avoid, fresh, binders)), arg=name)
     if e.op == n.LAMBDA:
         params, body = list(e.params), e.body
         mapping = {}
@@ -98,24 +115,32 @@ def _rename_binders(e: n.Expr, avoid: set[str], fresh: Fresh) -> n.Expr:
                 mapping[p] = n.ident(new, ty)
                 params[j] = (new, ty)
         body = substitute(body, mapping)
-        return e.replace(src=(_rename_binders(body, avoid, fresh),), arg=tuple(params))
-    return e.replace(src=tuple(_rename_binders(s, avoid, fresh) for s in e.src))
+        return e.replace(src=(_rename_binders(body, avoid, fresh, binders),), arg=tuple(params))
+    return e.replace(src=tuple(_rename_binders(s, avoid, fresh, binders) for s in e.src))
 
 
-def _binders(e: n.Expr) -> set[str]:
-    from ...ir.analysis import bound_names
+class _Binders:
+    """``bound_names`` of producer bodies, cached for one run of the pass (chains share bodies)."""
 
-    return set(bound_names(e))
+    def __init__(self) -> None:
+        self.memo: dict[n.Expr, frozenset[str]] = {}
+
+    def of(self, e: n.Expr) -> frozenset[str]:
+        found = self.memo.get(e)
+        if found is None:
+            found = self.memo[e] = bound_names(e)
+        return found
 
 
 class _Consumer:
     """The consumer loop's body as a function of (builder expression, element, index)."""
 
-    def __init__(self, func: n.Expr, fresh: Fresh):
-        (self.bname, self.bty), (self.iname, _), (self.ename, self.ety) = func.params
-        self.body = func.body
+    def __init__(self, params: tuple[tuple[str, T.Type], ...], body: n.Expr, fresh: Callable[[str], str]):
+        (self.bname, self.bty), (self.iname, _), (self.ename, self.ety) = params
+        self.body = body
+        self.free = free_vars(body)
         self.fresh = fresh
-        self.uses_index = self.iname in free_vars(self.body)
+        self.uses_index = self.iname in self.free
 
     def apply(self, builder: n.Expr, elem: n.Expr, index: n.Expr) -> n.Expr:
         """The consumer's body with its parameters bound to ``builder``, ``elem`` and ``index``.
@@ -123,21 +148,19 @@ class _Consumer:
         The parameters are bound with ``let``s rather than substituted, so the consumer's body is
         never rebuilt: fusing a chain costs each step the size of the (small) producer only. A value
         that mentions one of the names being bound goes through a fresh temporary first."""
-        body = self.body
-        # the element is bound even when the consumer ignores it if computing it can fail: the
-        # producer's errors must survive fusion
-        binds = [
-            (nm, v)
-            for nm, v in ((self.iname, index), (self.ename, elem), (self.bname, builder))
-            if nm in free_vars(body) or (nm == self.ename and can_fail(v))
-        ]
-        if self.bname not in free_vars(body):
+        body, free = self.body, self.free
+        if self.bname not in free:
             raise _NoFuse  # the consumer drops its builder: not a shape we thread
-        binds = [(nm, v) for nm, v in binds if not (v.op == n.IDENT and v.arg == nm)]  # `let x = x`
+        binds = []
+        for nm, v in ((self.iname, index), (self.ename, elem), (self.bname, builder)):
+            # the element is bound even when the consumer ignores it if computing it can fail:
+            # the producer's errors must survive fusion; `let x = x` is left out
+            if (nm in free or (nm == self.ename and can_fail(v))) and not (v.op == n.IDENT and v.arg == nm):
+                binds.append((nm, v))
         temps = []
         for k, (nm, v) in enumerate(binds):
             v = retype(v)
-            if free_vars(v) & {name for name, _ in binds[:k]}:  # would see an earlier binding
+            if k and not free_vars(v).isdisjoint([name for name, _ in binds[:k]]):  # sees an earlier binding
                 tmp = self.fresh(nm)
                 temps.append((tmp, v))
                 v = n.ident(tmp, v.ty)
@@ -181,23 +204,80 @@ def _thread(p: n.Expr, bname: str, new_b: n.Expr, consumer: _Consumer, index: n.
     raise _NoFuse
 
 
-def fuse_single(e: n.Expr) -> n.Expr | None:
-    """``for(result(P), B, C)`` with P an appender loop (map, filter, ...) -> one loop."""
-    iters, builder, func = n.for_parts(e)
-    if len(iters) != 1 or iters[0].arg != "vec":
+class _Loop:
+    """A loop under construction, ``for(iters, builder, |params| body)``: a chain of producers fuses
+    into it one after the other, and the loop node is built once at the end (the loops between
+    the steps are never made)."""
+
+    __slots__ = ("iters", "builder", "params", "body", "_index", "_builder_var", "_fresh")
+
+    def __init__(self, e: n.Expr):
+        iters, self.builder, func = n.for_parts(e)
+        self.iters: tuple[n.Expr, ...] = iters
+        self.params: tuple[tuple[str, T.Type], ...] = func.params
+        self.body: n.Expr = func.body
+        self._index: n.Expr | None = None
+        self._builder_var: n.Expr | None = None
+        self._fresh: Fresh | None = None
+
+    def update(self, iters: tuple[n.Expr, ...], params: tuple[tuple[str, T.Type], ...], body: n.Expr) -> None:
+        """The loop after a fusion step."""
+        self.iters, self.params, self.body = iters, params, body
+        self._fresh = None
+
+    def fresh(self, base: str) -> str:
+        """A name fresh in the loop as it is (what ``Fresh(loop)`` gives), the names scanned on
+        first use: most fusion steps need no new name."""
+        if self._fresh is None:
+            self._fresh = Fresh(self.builder, self.body, *self.iters, *(n.ident(p) for p, _ in self.params))
+        return self._fresh(base)
+
+    def index(self, name: str) -> n.Expr:
+        """The index variable ``name`` (one node for the whole chain, usually)."""
+        if self._index is None or self._index.arg != name:
+            self._index = n.ident(name, T.I64)
+        return self._index
+
+    def builder_var(self, name: str, ty: T.Type) -> n.Expr:
+        """The builder variable ``name`` (one node for the whole chain, usually)."""
+        b = self._builder_var
+        if b is None or b.arg != name or b.ty is not ty:
+            b = self._builder_var = n.ident(name, ty)
+        return b
+
+    def build(self) -> n.Expr:
+        return _for(self.iters, self.builder, _lam(list(self.params), self.body))
+
+
+def fuse_single(e: n.Expr, binders: _Binders | None = None) -> n.Expr | None:
+    """``for(result(P), B, C)`` with P an appender loop (map, filter, ...) -> one loop; then the
+    producers of P's iterator in turn, as long as they fuse (a chain fuses in one call)."""
+    loop = _Loop(e)
+    binders = binders or _Binders()
+    if not _fuse_producer(loop, binders):
         return None
+    while _fuse_producer(loop, binders):
+        pass
+    return loop.build()
+
+
+def _fuse_producer(loop: _Loop, binders: _Binders) -> bool:
+    """Fuse the producer of ``loop``'s one iterator into it, if it has one that fuses."""
+    iters = loop.iters
+    if len(iters) != 1 or iters[0].arg != "vec":
+        return False
     prod = _producer(iters[0].src[0])
     if prod is None:
-        return None
+        return False
     piters, _, pfunc = n.for_parts(prod)
-    fresh = Fresh(e)
-    consumer = _Consumer(func, fresh)
+    fresh = loop.fresh
+    consumer = _Consumer(loop.params, loop.body, fresh)
     (pb, _), (pi, _), (px, pxty) = pfunc.params
     if consumer.uses_index and peel_map(prod) is None:
-        return None  # with a filter, the consumer's index is not the producer's
+        return False  # with a filter, the consumer's index is not the producer's
     # The consumer's body goes inside the producer's: no producer name may capture a free name of
     # the consumer. Rename only on a clash (renaming rebuilds the producer's body).
-    avoid = set(free_vars(func))
+    avoid = consumer.free.difference([p for p, _ in loop.params])
     nb = pb if pb not in avoid else fresh(pb)
     ni = pi if pi not in avoid else fresh(pi)
     nx = px if px not in avoid else fresh(px)
@@ -207,14 +287,15 @@ def fuse_single(e: n.Expr) -> n.Expr | None:
     # every binder inside the producer's body named like a name the consumer's body will read
     # (its free names, and the producer's index, element and builder, which it is handed) is
     # renamed, or it would capture them
-    body = _rename_binders(body, avoid | {nb, ni, nx}, fresh)
-    new_b = n.ident(nb, consumer.bty)
+    if binders.of(body):
+        body = _rename_binders(body, avoid | {nb, ni, nx}, fresh, binders)
+    new_b = loop.builder_var(nb, consumer.bty)
     try:
-        threaded = _thread(body, pb, new_b, consumer, n.ident(ni, T.I64))
+        threaded = _thread(body, pb, new_b, consumer, loop.index(ni))
     except _NoFuse:
-        return None
-    lam = _lam([(nb, consumer.bty), (ni, T.I64), (nx, pxty)], threaded)
-    return _for(piters, builder, lam)
+        return False
+    loop.update(piters, ((nb, consumer.bty), (ni, T.I64), (nx, pxty)), threaded)
+    return True
 
 
 def fuse_zip(e: n.Expr) -> n.Expr | None:
@@ -230,7 +311,7 @@ def fuse_zip(e: n.Expr) -> n.Expr | None:
     if not maps:
         return None
     fresh = Fresh(e)
-    consumer = _Consumer(func, fresh)
+    consumer = _Consumer(func.params, func.body, fresh)
     new_iters: list[n.Expr] = []
     slots: list[tuple[int, int]] = []  # per original component: (first position, count)
     for k, it in enumerate(iters):
@@ -248,7 +329,7 @@ def fuse_zip(e: n.Expr) -> n.Expr | None:
     e_new, i_new = n.ident(ne, elem_ty), n.ident(ni, T.I64)
 
     def part(pos: int) -> n.Expr:
-        return e_new if len(elem_types) == 1 else n.getfield(e_new, where[pos])
+        return e_new if len(elem_types) == 1 else _getfield(e_new, where[pos])
 
     lets: list[tuple[str, n.Expr]] = []
     comps = []
@@ -258,15 +339,15 @@ def fuse_zip(e: n.Expr) -> n.Expr | None:
             continue
         prod, (plets, value) = maps[k]
         (_, _), (pi, _), (px, pxty) = n.for_parts(prod)[2].params
-        x = part(pos) if count == 1 else n.make_struct(*(part(pos + j) for j in range(count)))
+        x = part(pos) if count == 1 else _struct([part(pos + j) for j in range(count)])
         computed = substitute(_wrap_lets(plets, value), {pi: i_new, px: x})
         var = fresh("v")
         lets.append((var, computed))
         comps.append(n.ident(var, iters[k].ty.elem))  # type: ignore[union-attr]
-    elem = comps[0] if len(comps) == 1 else n.make_struct(*comps)
+    elem = comps[0] if len(comps) == 1 else _struct(comps)
     body = _wrap_lets(lets, consumer.apply(n.ident(nb, consumer.bty), elem, i_new))
-    lam = n.lam([(nb, consumer.bty), (ni, T.I64), (ne, elem_ty)], body)
-    return n.for_(new_iters, builder, lam)
+    lam = _lam([(nb, consumer.bty), (ni, T.I64), (ne, elem_ty)], body)
+    return _for(new_iters, builder, lam)
 
 
 def _canonical_zip(iters: list[n.Expr]) -> tuple[list[n.Expr], list[int]]:
@@ -338,21 +419,24 @@ class _TopDown:
 
     def __init__(self) -> None:
         self.memo: dict[n.Expr, n.Expr] = {}
+        self.binders = _Binders()
 
     def go(self, e: n.Expr) -> n.Expr:
+        if not e.src:
+            return e
         done = self.memo.get(e)
         if done is not None:
             return done
         x = e
         if x.op == n.FOR:
             while True:
-                y = fuse_single(x) or fuse_zip(x)
+                y = fuse_single(x, self.binders) or fuse_zip(x)
                 if y is None:
                     break
                 x = retype(y)
-        src = tuple(self.go(s) for s in x.src)
+        src = tuple([self.go(s) for s in x.src])
         if src != x.src:
-            x = x.replace(src=src)
+            x = n.Expr(x.op, src, x.arg, x.ty)
         x = rules.rewrite(x) if x.op in (n.LEN, n.LOOKUP) else x
         self.memo[e] = x
         return x

@@ -24,14 +24,15 @@ Frontends emit chains of thousands of ``let``s (``let a1 = f(p); let a2 = g(a1);
 pass does not go through the bottom-up rewrite driver, which would rebuild the rest of the chain
 at every step. It walks each chain once top-down, outermost ``let`` first: one bottom-up sweep of
 the chain counts the uses of every name in its scope; the top-down sweep then carries the pending
-replacements and substitutes them (``analysis.substitute``, capture-avoiding) into each remaining
-``let`` value and the final body, so a chain costs time linear in its length wherever the names
-are used. A kept binder that would capture a free name of a pending replacement is renamed.
+replacements and substitutes them (capture-avoiding: a lean walk when nothing needs renaming, else
+``analysis.substitute``) into each remaining ``let`` value and the final body, so a chain costs
+time linear in its length wherever the names are used. A kept binder that would capture a free
+name of a pending replacement is renamed.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Callable, Collection
 
 from ...ir import nodes as n
 from ...ir import types as T
@@ -70,10 +71,11 @@ class _Inliner:
         if e.op == n.LET:
             out = self.chain(e)
         else:
-            src = tuple(self.go(s) for s in e.src)
-            out = e if src == e.src else e.replace(src=src)
+            src = tuple([self.go(s) for s in e.src])
+            out = e if src == e.src else n.Expr(e.op, src, e.arg, e.ty)
         self.memo[e] = out
-        self.memo[out] = out
+        if out is not e:
+            self.memo[out] = out
         return out
 
     def chain(self, e: n.Expr) -> n.Expr:
@@ -96,7 +98,7 @@ class _Inliner:
         pending = _Pending()
         kept: list[tuple[n.Expr, str, n.Expr]] = []
         for x, value, (count, flags) in zip(lets, values, in_scope, strict=True):
-            value = pending.apply(value)
+            value = pending.apply(value, self.uses)
             name = x.arg
             pending.unbind(name)  # below this binder, `name` is this let's variable
             trivial = value.op in (n.IDENT, n.LIT)
@@ -116,20 +118,22 @@ class _Inliner:
                     pending.bind(name, n.ident(new, value.ty), single=False)
                     name = new
                 kept.append((x, name, value))
-        out = pending.apply(body)
+        out = pending.apply(body, self.uses)
         for x, name, value in reversed(kept):
             out = x.replace(src=(value, out), arg=name)
         return out
 
     def uses(self, e: n.Expr) -> Uses:
-        """Free names of ``e`` with their use counts and flags (never mutate the answer)."""
-        if not free_vars(e):
-            return {}
+        """Free names of ``e`` with their use counts and flags (never mutate the answer). The keys
+        are ``free_vars(e)``: substitution reads them, so no free names are computed for the
+        nodes that inlining replaces."""
         done = self.uses_memo.get(e)
         if done is not None:
             return done
         out: Uses
-        if e.op == n.IDENT:
+        if not e.src:
+            out = {e.arg: (1, NOT_LOOPED)} if e.op == n.IDENT else {}
+        elif e.op == n.IDENT:
             out = {e.arg: (1, NOT_LOOPED)}
         elif e.op in (n.ITER, n.LEN) and e.src[0].op == n.IDENT and (e.op == n.LEN or e.arg == "vec"):
             out = {e.src[0].arg: (1, 0)}
@@ -154,36 +158,123 @@ class _Inliner:
 
 class _Pending:
     """Replacements waiting to be substituted into the rest of a let chain, and the free names
-    of those replacements (a binder with one of those names would capture it)."""
+    of those replacements (a binder with one of those names would capture it).
+
+    The free names are counted only when a kept binder asks (``captures``): most replacements
+    are substituted and dropped before that, and a replacement just built by substitution would
+    otherwise have its free names computed for nothing."""
 
     def __init__(self) -> None:
         self.repl: dict[str, n.Expr] = {}
         self.single: set[str] = set()  # used once: dropped once substituted
-        self.free: Counter[str] = Counter()
+        self.free: dict[str, int] = {}  # free names of the counted replacements, with counts
+        self.uncounted: dict[str, n.Expr] = {}  # replacements not counted in `free` yet
 
     def bind(self, name: str, value: n.Expr, single: bool) -> None:
+        self.unbind(name)
         self.repl[name] = value
-        self.free.update(free_vars(value))
+        self.uncounted[name] = value
         if single:
             self.single.add(name)
 
     def unbind(self, name: str) -> None:
         value = self.repl.pop(name, None)
         if value is not None:
-            self.free.subtract(free_vars(value))
+            if self.uncounted.pop(name, None) is None:
+                free = self.free
+                for v in free_vars(value):
+                    free[v] -= 1
             self.single.discard(name)
 
     def captures(self, name: str) -> bool:
-        return self.free[name] > 0
+        free = self.free
+        for value in self.uncounted.values():
+            for v in free_vars(value):
+                free[v] = free.get(v, 0) + 1
+        self.uncounted.clear()
+        return free.get(name, 0) > 0
 
-    def apply(self, e: n.Expr) -> n.Expr:
-        mapping = {name: self.repl[name] for name in free_vars(e) if name in self.repl}
+    def apply(self, e: n.Expr, free: Callable[[n.Expr], Collection[str]]) -> n.Expr:
+        """``e`` with the pending replacements substituted (``free``: free names of a node)."""
+        mapping = {name: self.repl[name] for name in free(e) if name in self.repl}
         if not mapping:
             return e
-        out = substitute(e, mapping)
-        for name in mapping.keys() & self.single:
-            self.unbind(name)
+        out = _substitute_plain(e, mapping, free)
+        if out is None:
+            out = substitute(e, mapping)
+        for name in mapping:
+            if name in self.single:
+                self.unbind(name)
         return out
+
+
+def _keys(names: Collection[str]) -> Collection[str]:
+    """A set of names, or a dict's keys as a view: ``isdisjoint`` then scans the smaller side."""
+    return names.keys() if type(names) is dict else names  # type: ignore[attr-defined]
+
+
+class _Capture(Exception):
+    """A binder on the way to a use would capture a free name of a replacement."""
+
+
+def _substitute_plain(
+    e: n.Expr,
+    mapping: dict[str, n.Expr],
+    free: Callable[[n.Expr], Collection[str]] = free_vars,
+    repl_free: frozenset[str] | None = None,
+) -> n.Expr | None:
+    """``substitute(e, mapping)`` when that renames nothing (no binder on the way to a use binds a
+    free name of a replacement), else None: the common case, without the general substitution's
+    renaming machinery, and at each node work in the smaller of its free names and the mapping
+    (the general one scans the whole mapping per node: quadratic when a body uses many names).
+    ``free``: the free names of a node of ``e``, a set or a dict keyed by them (``free_vars``, or
+    what the caller knows already);
+    ``repl_free``: the free names of the replacements, when known (``substitute`` renames a
+    binder that has one of them, whichever replacement it comes from)."""
+    for v in mapping.values():
+        if v.ty is None:
+            return None
+    names = mapping.keys()
+    one = next(iter(names)) if len(mapping) == 1 else None
+    memo: dict[n.Expr, n.Expr] = {}
+
+    def go(x: n.Expr) -> n.Expr:
+        nonlocal repl_free
+        fv = free(x)
+        if one is not None:
+            if one not in fv:
+                return x
+        elif names.isdisjoint(_keys(fv)):
+            return x
+        out = memo.get(x)
+        if out is not None:
+            return out
+        op = x.op
+        if op == n.IDENT:
+            out = mapping[x.arg]
+        elif op == n.LET or op == n.LAMBDA:
+            if repl_free is None:
+                repl_free = frozenset().union(*(free_vars(v) for v in mapping.values()))
+            bound = [x.arg] if op == n.LET else [p for p, _ in x.arg]
+            body = x.src[-1]
+            inner = mapping if names.isdisjoint(bound) else {k: v for k, v in mapping.items() if k not in bound}
+            if inner and not inner.keys().isdisjoint(_keys(free(body))):
+                if not repl_free.isdisjoint(bound):
+                    raise _Capture
+                body = go(body) if inner is mapping else _substitute_plain(body, inner, free, repl_free)
+                if body is None:
+                    raise _Capture
+            src = (go(x.src[0]), body) if op == n.LET else (body,)
+            out = n.Expr(op, src, x.arg, x.ty)
+        else:
+            out = n.Expr(op, tuple([go(s) for s in x.src]), x.arg, x.ty)
+        memo[x] = out
+        return out
+
+    try:
+        return go(e)
+    except _Capture:
+        return None
 
 
 #: A shared map is recomputed by each loop that reads it only up to this many distinct nodes,

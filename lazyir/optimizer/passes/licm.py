@@ -60,23 +60,52 @@ class _Licm:
         self.loops: list[_Hoisted] = []
         self.memo: dict[tuple, n.Expr] = {}
         self.serial = 0
-        self._sfv: dict[n.Expr, tuple[str, ...]] = {}
         self._has_loop: dict[n.Expr, bool] = {}
         self._linear: dict[n.Expr, bool] = {}
 
     def go(self, e: n.Expr) -> n.Expr:
+        if not e.src:
+            return e  # names, literals and plain builders stay
         d = len(self.loops)
-        if d == 0 and not memo_up(e, self._has_loop, lambda x, subs: x.op in (n.FOR, n.SORT) or any(subs)):
-            return e
-        names = self._sfv.get(e)
-        if names is None:
-            names = self._sfv[e] = tuple(sorted(free_vars(e)))
-        depths = tuple(self.depth.get(v, 0) for v in names)
-        key = (e, self.loops[-1].serial if d else 0, depths)
+        if d == 0:
+            # outside every loop nothing moves, and every name in scope is bound at depth 0
+            if not self.has_loop(e):
+                return e
+            key: tuple = (e, 0)
+            needs = 0
+        else:
+            depth = self.depth
+            # (a node's free names are one cached set: the same order every time)
+            depths = tuple([depth.get(v, 0) for v in free_vars(e)])
+            key = (e, self.loops[-1].serial, depths)
+            needs = max(depths, default=0)
         out = self.memo.get(key)
         if out is None:
-            out = self.memo[key] = self.visit(e, d, max(depths, default=0))
+            out = self.memo[key] = self.visit(e, d, needs)
         return out
+
+    def has_loop(self, e: n.Expr) -> bool:
+        """Whether ``e`` contains a loop (a ``for`` or ``sort``); does not look inside loops."""
+        memo = self._has_loop
+        found = memo.get(e)
+        if found is not None:
+            return found
+        stack = [e]
+        while stack:
+            x = stack[-1]
+            if x in memo:
+                stack.pop()
+            elif x.op in (n.FOR, n.SORT):
+                memo[x] = True
+                stack.pop()
+            else:
+                todo = [s for s in x.src if s not in memo]
+                if todo:
+                    stack.extend(todo)
+                else:
+                    stack.pop()
+                    memo[x] = any(memo[s] for s in x.src)
+        return memo[e]
 
     def visit(self, e: n.Expr, d: int, needs: int) -> n.Expr:
         if needs < d and self.hoistable(e):
@@ -101,8 +130,8 @@ class _Licm:
             return hoisted.wrap(e.replace(src=(loop,)))
         if e.op == n.LAMBDA:  # the program itself (other lambdas belong to a for or a sort)
             return e.replace(src=(self.scoped([p for p, _ in e.params], d, e.body),))
-        src = tuple(self.go(s) for s in e.src)
-        return e.replace(src=src) if any(a is not b for a, b in zip(src, e.src, strict=True)) else e
+        src = tuple([self.go(s) for s in e.src])
+        return e if src == e.src else n.Expr(e.op, src, e.arg, e.ty)
 
     def loop(self, e: n.Expr, d: int) -> tuple[n.Expr, _Hoisted]:
         """``for``/``sort`` node ``e`` with its lambda visited one loop deeper, and what moved out."""
