@@ -58,6 +58,8 @@ def _run_loop(loop: P.Loop, env: dict[str, Any], client: Any, partitions: int, p
         for k, nm in enumerate(loop.free):  # the looked-up vectors: the scattered copies
             if nm in shared:
                 args[k] = shared[nm]
+            elif getattr(args[k], "size", 0) > 1:  # the partition's part: sent as data, not in the graph
+                args[k] = client.scatter(args[k], hash=False)
         futures.append(client.submit(_run_chunk, text, args, pure=False))
     progress.add(len(futures))
     for f in futures:
