@@ -36,11 +36,26 @@ F64, VEC = T.F64, T.Vec(T.F64)
 MAPS = [("*", 1.0001), ("+", 0.5), ("*", 0.9999), ("-", 0.25), ("*", 1.5), ("+", 1.0), ("*", 0.5), ("-", 0.125)]
 
 
+def _summed(cur: n.Expr, binds: list[tuple[str, n.Expr]], params: list[str]) -> n.Expr:
+    """``|params: vec[f64]...| let binds...; sum(cur)``, type-checked."""
+    mer = T.Merger(F64, "+")
+    total = n.result(
+        n.for_(
+            [cur],
+            n.new_builder(mer),
+            n.lam([("q", mer), ("i", T.I64), ("x", F64)], n.merge(n.ident("q", mer), n.ident("x", F64))),
+        )
+    )
+    for name, value in reversed(binds):
+        total = n.let(name, value, total)
+    return lazyir.ir.typecheck(n.lam([(p, VEC) for p in params], total))
+
+
 def chain_program(k: int, with_lets: bool = True) -> n.Expr:
     """``sum(f_k(...f_1(a)))``: k elementwise loops, each materializing a vector, then a sum."""
     cur: n.Expr = n.ident("a", VEC)
     binds = []
-    app, mer = T.Appender(F64), T.Merger(F64, "+")
+    app = T.Appender(F64)
     for j in range(k):
         op, c = MAPS[j % len(MAPS)]
         x = n.ident("x", F64)
@@ -52,22 +67,13 @@ def chain_program(k: int, with_lets: bool = True) -> n.Expr:
             cur = n.ident(name, VEC)
         else:
             cur = loop
-    total = n.result(
-        n.for_(
-            [cur],
-            n.new_builder(mer),
-            n.lam([("b", mer), ("i", T.I64), ("x", F64)], n.merge(n.ident("b", mer), n.ident("x", F64))),
-        )
-    )
-    for name, value in reversed(binds):
-        total = n.let(name, value, total)
-    return lazyir.ir.typecheck(n.lam([("a", VEC)], total))
+    return _summed(cur, binds, ["a"])
 
 
 def zip_chain_program(k: int) -> n.Expr:
     """``sum(g_k(...g_1(a, b)..., b))``: k loops, each zipping the previous result with ``b``."""
     a, b = n.ident("a", VEC), n.ident("b", VEC)
-    app, mer = T.Appender(F64), T.Merger(F64, "+")
+    app = T.Appender(F64)
     pair = T.Struct((F64, F64))
     cur: n.Expr = a
     binds = []
@@ -79,16 +85,7 @@ def zip_chain_program(k: int) -> n.Expr:
         loop = n.result(n.for_([cur, b], n.new_builder(app), n.lam([("q", app), ("i", T.I64), ("e", pair)], body)))
         binds.append((f"v{j}", loop))
         cur = n.ident(f"v{j}", VEC)
-    total = n.result(
-        n.for_(
-            [cur],
-            n.new_builder(mer),
-            n.lam([("q", mer), ("i", T.I64), ("x", F64)], n.merge(n.ident("q", mer), n.ident("x", F64))),
-        )
-    )
-    for name, value in reversed(binds):
-        total = n.let(name, value, total)
-    return lazyir.ir.typecheck(n.lam([("a", VEC), ("b", VEC)], total))
+    return _summed(cur, binds, ["a", "b"])
 
 
 def numpy_chain(a: np.ndarray, k: int) -> float:

@@ -142,23 +142,17 @@ class Program:
         scheduler = opts.scheduler
         if scheduler == "sync":
             return self._compiled(*args)
-        if scheduler != "threads":
-            from .dist import dask
-
-            if not dask.is_client(scheduler):
-                raise ValueError(f"scheduler must be 'threads', 'sync' or a distributed.Client, not {scheduler!r}")
-            plan = self.plan()
-            if plan is None or not plan.loops:
+        if scheduler == "threads":
+            if opts.num_threads <= 1 or not _large(args, 2 * opts.min_chunk):
                 return self._compiled(*args)
-            from .ir.values import check_args
+            return self.run_partitioned(args, opts.num_threads, opts.min_chunk)
+        from .dist import dask
 
-            values = check_args(self._program, args)
-            return dask.run(plan, values, _compile_stage, scheduler, dask.workers(scheduler))
-        if opts.num_threads > 1 and _large(args, 2 * opts.min_chunk):
-            plan = self.plan()
-            if plan is not None and plan.loops:
-                return self.run_partitioned(args, opts.num_threads, opts.min_chunk)
-        return self._compiled(*args)
+        if not dask.is_client(scheduler):
+            raise ValueError(f"scheduler must be 'threads', 'sync' or a distributed.Client, not {scheduler!r}")
+        return self._split(
+            args, lambda plan, values: dask.run(plan, values, _compile_stage, scheduler, dask.workers(scheduler))
+        )
 
     def plan(self) -> Any:
         """How the program splits into statements and chunked loops (``None``: it does not)."""
@@ -173,13 +167,19 @@ class Program:
         """Run statement by statement, each partitionable loop in chunks on ``threads`` threads
         (``chunking(count)`` may give the chunk bounds instead: tests)."""
         from .dist import threads as pool
+
+        return self._split(
+            args, lambda plan, values: pool.run(plan, values, _compile_stage, threads, min_chunk, chunking)
+        )
+
+    def _split(self, args: tuple, run: Any) -> Any:
+        """``run(plan, checked args)`` when the program has loops to split; else one call."""
         from .ir.values import check_args
 
         plan = self.plan()
-        if plan is None:
+        if plan is None or not plan.loops:
             return self._compiled(*args)
-        values = check_args(self._program, args)
-        return pool.run(plan, values, _compile_stage, threads, min_chunk, chunking)
+        return run(plan, check_args(self._program, args))
 
 
 def _compile_stage(program: Expr) -> Any:

@@ -183,3 +183,20 @@ def test_values_of_scalars_and_vectors(data):
     v = data.draw(values_of(Vec(ty), length=3))
     assert isinstance(v, np.ndarray) and v.dtype == ty.numpy and v.shape == (3,)
     assert len(special_values(ty)) >= 2
+
+
+def test_types_hash_apart_and_keep_their_hash_through_pickling():
+    # the hash is computed once, when a type is made: it must tell types apart (all types once
+    # hashed to 0, which made every dictionary keyed by types a single collision chain)
+    import pickle
+
+    from lazyir.ir import types as T
+
+    scalars = list(T.SCALARS.values())
+    made = scalars + [T.Vec(s) for s in scalars] + [T.Struct((s, T.I64)) for s in scalars]
+    made += [B(T.F64, op) for B in (T.Merger, T.VecMerger, T.Scanner) for op in T.MERGE_OPS]
+    made += [T.Appender(T.F64), T.Dict(T.I64, T.F64), T.DictMerger(T.I64, T.F64, "+"), T.GroupMerger(T.I64, T.F64)]
+    assert len({hash(t) for t in made}) == len(made)
+    for t in made:
+        back = pickle.loads(pickle.dumps(t))
+        assert back == t and hash(back) == hash(t)

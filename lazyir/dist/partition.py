@@ -25,7 +25,7 @@ This module knows only the IR; running the chunks (threads, Dask) is the caller'
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,7 @@ from ..errors import IRRuntimeError
 from ..ir import nodes as n
 from ..ir import types as T
 from ..ir.analysis import Fresh, free_vars, walk
+from ..ir.deep import run_deep
 from ..ir.interpret import combine, identity, interpret
 from ..ir.typecheck import typecheck
 from ..ir.values import Dictionary, hash_key
@@ -80,12 +81,20 @@ class Plan:
     types: dict[str, T.Type]
     statements: list[Statement]
     fields: bool  # the body is a struct of statements (True) or one statement (False)
-    loops: int = field(default=0)
+
+    @property
+    def loops(self) -> int:
+        """How many statements are split loops."""
+        return sum(st.loop is not None for st in self.statements)
 
 
 def plan(program: n.Expr) -> Plan | None:
     """The statements of a typed, optimized program, or ``None`` when it cannot be staged (a
     builder value would have to pass between statements)."""
+    return run_deep(_plan, program)  # the walks recurse: deep programs get a big stack
+
+
+def _plan(program: n.Expr) -> Plan | None:
     types: dict[str, T.Type] = {p: ty for p, ty in program.params}
     chain: list[tuple[str | None, n.Expr]] = []
     e = _lets_out(program.body)
@@ -105,7 +114,7 @@ def plan(program: n.Expr) -> Plan | None:
     builders: dict[str, n.Expr] = {}  # builder-valued names -> their new (result-typed) names
     for name, value in chain:
         if builders:
-            value = _results_of(value, builders, types)
+            value = _results_of(value, builders)
             if value is None:
                 return None
         free = sorted(free_vars(value))
@@ -124,9 +133,7 @@ def plan(program: n.Expr) -> Plan | None:
         statements.append(st)
         if name is not None:
             types[name] = value.ty
-    out = Plan([p for p, _ in program.params], types, statements, as_fields)
-    out.loops = sum(st.loop is not None for st in statements)
-    return out
+    return Plan([p for p, _ in program.params], types, statements, as_fields)
 
 
 def _passable(ty: T.Type) -> bool:
@@ -149,7 +156,7 @@ def _lets_out(e: n.Expr) -> n.Expr:
     return e
 
 
-def _results_of(e: n.Expr, builders: dict[str, n.Expr], types: dict) -> n.Expr | None:
+def _results_of(e: n.Expr, builders: dict[str, n.Expr]) -> n.Expr | None:
     """``e`` with ``result(b)``/``result(b.$k...)`` of a builder-valued name ``b`` replaced by
     the matching fields of ``b``'s result; ``None`` if ``b`` is used any other way."""
     memo: dict[n.Expr, n.Expr | None] = {}
@@ -192,9 +199,7 @@ def _operand_ok(x: n.Expr, position: int) -> bool:
     """Iterator operands the caller can pass or work out: the vector is a name; starts, ends and
     strides are scalar expressions without loops (evaluated once, before the chunks run)."""
     if position == 0 and isinstance(x.ty, T.Vec):
-        while x.op == n.GETFIELD:
-            x = x.src[0]
-        return x.op == n.IDENT
+        return _named(x)
     return isinstance(x.ty, T.Scalar) and not uses_loops(x)
 
 
@@ -296,10 +301,7 @@ def _value(x: n.Expr, env: dict[str, Any], operands: dict[n.Expr, n.Expr] | None
         while x.op == n.GETFIELD:
             path.append(x.arg)
             x = x.src[0]
-        value = env[x.arg]
-        for k in reversed(path):
-            value = value[k]
-        return value
+        return _at(env[x.arg], tuple(reversed(path)))
     if x.op == n.LEN and _named(x.src[0]):
         return len(_value(x.src[0], env))
     assert operands is not None
@@ -356,10 +358,10 @@ def chunk_args(
     args += [np.int64(lo), np.int64(hi - lo)]
     for first, stop in bounds:
         args += [np.int64(first), np.int64(stop)]
-    for k in loop.vinit:
-        ty = loop.leaves[k].ty
-        length = len(_value(loop.leaves[k].init, env)) if loop.leaves[k].init is not None else 0
-        args.append(np.full(length, identity(ty.op, ty.elem), dtype=ty.elem.numpy))
+    for k in loop.vinit:  # a vecmerger always has its initial vector (the type checker says so)
+        leaf = loop.leaves[k]
+        length = len(_value(leaf.init, env))
+        args.append(np.full(length, identity(leaf.ty.op, leaf.ty.elem), dtype=leaf.ty.elem.numpy))
     return args
 
 

@@ -19,38 +19,29 @@ from . import partition as P
 Compile = Callable[[n.Expr], Callable[..., Any]]
 Chunking = Callable[[int], Sequence[tuple[int, int]]]
 
-_pool: ThreadPoolExecutor | None = None
-_pool_size = 0
+_pools: dict[str, tuple[ThreadPoolExecutor, int]] = {}
 _pool_lock = threading.Lock()
 
 
-_statements: ThreadPoolExecutor | None = None
-_statements_size = 0
+def _grown(kind: str, threads: int) -> ThreadPoolExecutor:
+    """The process's pool ``kind`` with at least ``threads`` workers (replaced when too small)."""
+    with _pool_lock:
+        current = _pools.get(kind)
+        if current is None or current[1] < threads:
+            _pools[kind] = (ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"lazyir-{kind}"), threads)
+            if current is not None:
+                current[0].shutdown(wait=False)
+        return _pools[kind][0]
 
 
 def pool(threads: int) -> ThreadPoolExecutor:
-    """The pool that runs chunks (grown when more threads are asked for)."""
-    global _pool, _pool_size
-    with _pool_lock:
-        if _pool is None or _pool_size < threads:
-            old = _pool
-            _pool, _pool_size = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lazyir"), threads
-            if old is not None:
-                old.shutdown(wait=False)
-        return _pool
+    """The pool that runs chunks."""
+    return _grown("chunks", threads)
 
 
 def statement_pool(threads: int) -> ThreadPoolExecutor:
     """The pool that runs statements (apart from the chunk pool: a statement waits for its chunks)."""
-    global _statements, _statements_size
-    with _pool_lock:
-        if _statements is None or _statements_size < threads:
-            old = _statements
-            _statements = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lazyir-stmt")
-            _statements_size = threads
-            if old is not None:
-                old.shutdown(wait=False)
-        return _statements
+    return _grown("statements", threads)
 
 
 LoopRunner = Callable[[P.Loop, dict[str, Any]], Any]

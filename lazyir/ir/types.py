@@ -7,6 +7,7 @@ text the parser reads back (``vec[f64]``, ``{i64, f32}``, ``merger[f64,+]``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,11 @@ def _hash_once(cls: type) -> type:
     names = tuple(f.name for f in fields(cls) if f.name != "_hash")
     tag = cls.__name__
 
-    def __post_init__(self) -> None:
+    made = cls.__init__  # the dataclass's __init__: it was written before this decorator ran, so
+    # it would not call a __post_init__ added here; the hash is set after it instead
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        made(self, *args, **kwargs)
         object.__setattr__(self, "_hash", hash((tag, *(getattr(self, a) for a in names))))
 
     def __hash__(self) -> int:
@@ -40,7 +45,7 @@ def _hash_once(cls: type) -> type:
     def __reduce__(self):
         return (cls, tuple(getattr(self, a) for a in names))
 
-    cls.__post_init__ = __post_init__
+    cls.__init__ = __init__
     cls.__hash__ = __hash__
     cls.__reduce__ = __reduce__
     return cls
@@ -210,17 +215,25 @@ class Appender(Builder):
         return Vec(self.elem)
 
 
-@_hash_once
-@dataclass(frozen=True, slots=True)
-class Merger(Builder):
+@dataclass(frozen=True, slots=True, repr=False)
+class _OpBuilder(Builder):
+    """A builder of one element type that combines with an operator: ``word[elem,op]``."""
+
     elem: Type
     op: str
     _hash: int = field(default=0, init=False, repr=False, compare=False)
+    word = ""
 
     def __str__(self) -> str:
-        return f"merger[{self.elem},{self.op}]"
+        return f"{self.word}[{self.elem},{self.op}]"
 
     __repr__ = __str__
+
+
+@_hash_once
+@dataclass(frozen=True, slots=True, repr=False)
+class Merger(_OpBuilder):
+    word = "merger"
 
     @property
     def merge_type(self) -> Type:
@@ -232,19 +245,12 @@ class Merger(Builder):
 
 
 @_hash_once
-@dataclass(frozen=True, slots=True)
-class Scanner(Builder):
+@dataclass(frozen=True, slots=True, repr=False)
+class Scanner(_OpBuilder):
     """``scanner[T,op]``: merged values in order, each replaced by the running ``op`` of the values
     merged so far (an inclusive scan: ``+`` gives cumulative sums)."""
 
-    elem: Type
-    op: str
-    _hash: int = field(default=0, init=False, repr=False, compare=False)
-
-    def __str__(self) -> str:
-        return f"scanner[{self.elem},{self.op}]"
-
-    __repr__ = __str__
+    word = "scanner"
 
     @property
     def merge_type(self) -> Type:
@@ -256,16 +262,9 @@ class Scanner(Builder):
 
 
 @_hash_once
-@dataclass(frozen=True, slots=True)
-class VecMerger(Builder):
-    elem: Type
-    op: str
-    _hash: int = field(default=0, init=False, repr=False, compare=False)
-
-    def __str__(self) -> str:
-        return f"vecmerger[{self.elem},{self.op}]"
-
-    __repr__ = __str__
+@dataclass(frozen=True, slots=True, repr=False)
+class VecMerger(_OpBuilder):
+    word = "vecmerger"
 
     @property
     def merge_type(self) -> Type:
