@@ -150,9 +150,11 @@ class Program:
 
         if not dask.is_client(scheduler):
             raise ValueError(f"scheduler must be 'threads', 'sync' or a distributed.Client, not {scheduler!r}")
-        return self._split(
-            args, lambda plan, values: dask.run(plan, values, _compile_stage, scheduler, dask.workers(scheduler))
-        )
+        values = dask.arguments(self._program, args, scheduler)
+        plan = self.plan()
+        if plan is None or not plan.loops:
+            return self._compiled(*dask.local(values))
+        return dask.run(plan, values, _compile_stage, scheduler, dask.workers(scheduler))
 
     def plan(self) -> Any:
         """How the program splits into statements and chunked loops (``None``: it does not)."""

@@ -113,3 +113,94 @@ def test_a_killed_worker_costs_time_not_correctness(client):
     assert out["value"] == want
     assert victim not in client.scheduler_info()["workers"]  # it did die, holding a task
     client.wait_for_workers(2, timeout=60)  # the nanny's new worker, for later tests
+
+
+# -- data already on the cluster, object code --------------------------------------------------
+da = pytest.importorskip("dask.array")
+
+
+def _sent(client) -> int:
+    """Bytes the workers have sent each other (or to the client) so far."""
+    return sum(client.run(lambda dask_worker: dask_worker.transfer_outgoing_bytes_total).values())
+
+
+def test_a_dask_array_is_read_where_its_blocks_lie(client):
+    dx = da.random.default_rng(2).random(2_000_000, chunks=500_000).persist()  # made on the workers
+    distributed.wait(dx)
+    lazy = lnp.asarray(dx)
+    expr = lnp.sum(lnp.sqrt(lazy) * 2.0 + lazy)
+    before = _sent(client)
+    got = lazyir.evaluate(expr, scheduler=client)
+    moved = _sent(client) - before
+    x = dx.compute()
+    np.testing.assert_allclose(got, np.sum(np.sqrt(x) * 2.0 + x), rtol=1e-12)
+    assert moved < x.nbytes // 20, moved  # partials and kernels moved, not the 16 MB of blocks
+    again = lnp.sum(lnp.sqrt(lnp.asarray(dx)) * 2.0 + lnp.asarray(dx))
+    np.testing.assert_allclose(lazyir.evaluate(again, scheduler="threads"), got, rtol=1e-12)  # fetched
+
+
+def test_dask_arrays_and_futures_as_program_arguments(client):
+    rng = np.random.default_rng(3)
+    a = rng.integers(-50, 50, 100_003)
+    b = rng.integers(-50, 50, 100_003)
+    fn = lazyir.compile(
+        "|a: vec[i64], b: vec[i64]| {result(for(zip(a, b), merger[i64,+], |s, i, e| merge(s, e.$0 * e.$1))), "
+        "result(for(a, appender[i64], |s, i, x| if(x > 0L, merge(s, x + lookup(b, i)), s))), "
+        "result(for(a, vecmerger[i64,+](b), |s, i, x| merge(s, {i % len(b), x})))}"
+    )
+    with lazyir.config.set(scheduler="sync"):
+        want = fn(a, b)
+    uneven = da.from_array(a, chunks=(10_000, 40_000, 50_003)).persist()
+    for left, right in [(uneven, client.scatter(b)), (client.scatter(a), da.from_array(b, chunks=30_000))]:
+        with lazyir.config.set(scheduler=client):
+            got = fn(left, right)
+        assert got[0] == want[0]
+        np.testing.assert_array_equal(got[1], want[1])
+        np.testing.assert_array_equal(got[2], want[2])
+
+
+def test_remote_arguments_are_checked(client):
+    fn = lazyir.compile("|a: vec[f64]| result(for(a, merger[f64,+], |s, i, x| merge(s, x)))")
+    with lazyir.config.set(scheduler=client), pytest.raises(TypeError, match="argument a: expected vec.f64."):
+        fn(da.from_array(np.arange(10, dtype=np.int32)))
+    with lazyir.config.set(scheduler=client), pytest.raises(TypeError, match="argument a"):
+        fn(client.scatter(np.arange(10)))
+
+
+def test_workers_load_the_clients_object_code(client):
+    fn = lazyir.compile(HASH.format(_mix(3)))
+    with lazyir.config.set(scheduler=client):
+        fn(np.int64(50_000))
+    sources = client.run(
+        lambda: {k: v.stats.source for k, v in __import__("lazyir.dist.dask").dist.dask._kernels.items()}
+    )
+    assert sources and all(src == "object" for per in sources.values() for src in per.values())
+
+
+def test_a_kernel_for_another_target_is_compiled_from_its_text():
+    from lazyir.dist import dask as D
+
+    text = "|a: vec[i64]| result(for(a, merger[i64,+], |s, i, x| merge(s, x * 3L)))"
+    kernel = D.Kernel(text, "another cpu", b"not object code", "nowhere")
+    fn = D.load_kernel(kernel)
+    assert fn(np.arange(10)) == 135
+    assert D.load_kernel(kernel) is fn  # once per process
+
+
+def test_remote_pieces_cover_any_range():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from lazyir.dist import dask as D
+
+    @given(st.lists(st.integers(1, 7), min_size=1, max_size=6), st.data())
+    def check(sizes, data):
+        whole = np.arange(sum(sizes))
+        blocks = np.split(whole, np.cumsum(sizes)[:-1])
+        remote = D.Remote(None, blocks, sizes, whole.dtype)
+        lo = data.draw(st.integers(0, len(whole)))
+        hi = data.draw(st.integers(lo, len(whole)))
+        part = remote[lo:hi]
+        np.testing.assert_array_equal(D._assemble(*remote.piece(part.lo, part.hi)), whole[lo:hi])
+
+    check()

@@ -48,13 +48,19 @@ class CompileStats:
 class CompiledProgram:
     """A compiled program; call it with the program's arguments."""
 
-    def __init__(self, program: n.Expr, address: int, llvm_ir: str | None, stats: CompileStats):
+    def __init__(
+        self, program: n.Expr, address: int, llvm_ir: str | None, stats: CompileStats, obj: bytes, symbol: str
+    ):
         self.program = program
         self.params = program.params
         self.result_type = program.body.ty
         self._fn = _ENTRY(address)
         self.llvm_ir = llvm_ir
         self.stats = stats
+        #: The object code and its entry symbol: what another process of the same target loads
+        #: (``load_object``) instead of compiling.
+        self.object = obj
+        self.symbol = symbol
 
     def __call__(self, *args: Any) -> Any:
         values = check_args(self.program, args)
@@ -152,7 +158,23 @@ def _compile(
     address = tg.load(obj, symbol)
     stats.times["load"] = time.perf_counter() - t
     stats.times["total"] = time.perf_counter() - t0
-    return CompiledProgram(program, address, llvm_ir, stats)
+    return CompiledProgram(program, address, llvm_ir, stats, obj, symbol)
+
+
+def load_object(program: n.Expr, obj: bytes, symbol: str) -> CompiledProgram:
+    """``program`` from object code compiled for it by another process on this target (see
+    ``target_key``): loaded, not compiled."""
+    stats = CompileStats(source="object")
+    t = time.perf_counter()
+    address = target().load(obj, symbol)
+    stats.times["load"] = stats.times["total"] = time.perf_counter() - t
+    return CompiledProgram(program, address, None, stats, obj, symbol)
+
+
+def target_key() -> str:
+    """What object code depends on besides the program: the code generator and the host target.
+    Object code made under one key loads only in processes with the same key."""
+    return f"{CODEGEN_VERSION}|{target().cache_key}"
 
 
 def _read_cache(path: Path) -> bytes | None:

@@ -306,7 +306,14 @@ def _value(x: n.Expr, env: dict[str, Any], operands: dict[n.Expr, n.Expr] | None
         return len(_value(x.src[0], env))
     assert operands is not None
     program = operands[x]  # worked out in ``plan``: |free names| x
-    return interpret(program, *[env[nm] for nm, _ in program.params])
+    return interpret(program, *[_here(env[nm]) for nm, _ in program.params])
+
+
+def _here(value: Any) -> Any:
+    """A value in this process's memory (a vector that lies elsewhere converts to NumPy)."""
+    if isinstance(value, (np.ndarray, np.generic, list, tuple, int, float, bool, Dictionary)):
+        return value
+    return np.asarray(value) if hasattr(value, "__array__") else value
 
 
 def iteration_count(loop: Loop, env: dict[str, Any]) -> tuple[int, list[tuple[int, int]]]:

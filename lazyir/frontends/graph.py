@@ -32,7 +32,7 @@ Build = Callable[[list[n.Expr]], n.Expr]
 class Node:
     """One lazy value: a library call on other lazy values, or a known value (a leaf)."""
 
-    __slots__ = ("inputs", "build", "eager", "dtype", "shape", "value", "label", "elem", "__weakref__")
+    __slots__ = ("inputs", "build", "eager", "dtype", "shape", "value", "label", "elem", "remote", "__weakref__")
 
     def __init__(
         self,
@@ -54,11 +54,21 @@ class Node:
         #: given ``getters[j](index)``, the element of input ``j`` (a reader may compose it into
         #: its own loop instead of reading the node from memory).
         self.elem: Callable[[list[Callable[[n.Expr], n.Expr]], n.Expr], n.Expr] | None = None
+        #: A Dask array this opaque node stands for: passed as it is to a Dask client scheduler
+        #: (its blocks stay where they lie), computed with Dask for any other evaluation.
+        self.remote: Any = None
 
     @classmethod
     def leaf(cls, value: np.ndarray | np.generic) -> Node:
         node = cls((), None, _no_eager, value.dtype, tuple(np.shape(value)), "input")
         node.value = value
+        return node
+
+    @classmethod
+    def of_dask(cls, array: Any) -> Node:
+        """An opaque node for a Dask array (see ``remote``)."""
+        node = cls((), None, lambda: np.asarray(array), array.dtype, tuple(array.shape), "dask array")
+        node.remote = array
         return node
 
     @property
@@ -72,10 +82,24 @@ class Node:
         self.build = None
         self.eager = _no_eager
         self.elem = None
+        self.remote = None
 
     def __repr__(self) -> str:
         state = "known" if self.known else "lazy"
         return f"<Node {self.label} {self.dtype} {self.shape} {state}>"
+
+
+def is_dask_array(x: Any) -> bool:
+    """A Dask array of known shape (without importing Dask)."""
+    if not (hasattr(x, "__dask_graph__") and hasattr(x, "chunks") and hasattr(x, "dtype")):
+        return False
+    shape = getattr(x, "shape", ())
+    return len(shape) > 0 and not any(math.isnan(d) for d in shape)
+
+
+def _on_cluster() -> bool:
+    """Whether evaluations go to a Dask client (which reads Dask arrays where they lie)."""
+    return config.options.scheduler not in ("threads", "sync")
 
 
 def _no_eager(*_: Any) -> Any:  # pragma: no cover - leaves are never recomputed
@@ -165,7 +189,9 @@ def arguments(leaves: Sequence[Node]) -> list[Any]:
     out = []
     for leaf in leaves:
         v = leaf.value
-        if leaf.shape == ():
+        if v is None and leaf.remote is not None:
+            out.append(leaf.remote)  # the Dask client's business
+        elif leaf.shape == ():
             out.append(np.asarray(v)[()])
         else:
             out.append(np.ascontiguousarray(v).reshape(-1))
@@ -198,7 +224,8 @@ def evaluate(roots: Sequence[Node]) -> list[Any]:
     todo = [r for r in dict.fromkeys(roots) if not r.known]
     if todo:
         leaves, computed = order(todo)
-        opaque = [m for m in leaves if not m.known]
+        cluster = _on_cluster()
+        opaque = [m for m in leaves if not m.known and not (cluster and m.remote is not None)]
         if opaque:
             evaluate([i for m in opaque for i in m.inputs])
             with np.errstate(all="ignore"):
@@ -207,6 +234,9 @@ def evaluate(roots: Sequence[Node]) -> list[Any]:
                         m.set_value(m.eager(*[i.value for i in m.inputs]))
             return evaluate(roots)
         if _small(leaves, computed):
+            for m in leaves:
+                if not m.known:  # a Dask array: small enough to fetch
+                    m.set_value(m.eager())
             _eager(computed)
         else:
             prog, leaves = program(todo)

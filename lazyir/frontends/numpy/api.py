@@ -11,7 +11,7 @@ import numpy as np
 from ...ir import nodes as n
 from ...ir import types as T
 from .. import fallback
-from ..graph import Node, evaluate, ir_scalar
+from ..graph import Node, evaluate, ir_scalar, is_dask_array
 from . import loops
 from .array import (
     REDUCTIONS,
@@ -35,6 +35,8 @@ def asarray(a: Any, dtype: Any = None, order: Any = None, copy: Any = None) -> n
         if dtype is not None and np.dtype(dtype) != a.dtype:
             return a.astype(dtype)
         return a.copy() if copy else a
+    if is_dask_array(a):
+        return ndarray(Node.of_dask(a if dtype is None else a.astype(dtype)))
     return ndarray(Node.leaf(np.asarray(a, dtype=dtype, order=order, copy=copy)))
 
 

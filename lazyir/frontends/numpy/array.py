@@ -20,7 +20,7 @@ import numpy as np
 from ...ir import nodes as n
 from ...ir import types as T
 from .. import fallback
-from ..graph import Node, evaluate, ir_scalar
+from ..graph import Node, evaluate, ir_scalar, is_dask_array
 from . import loops
 from . import scalar as S
 
@@ -124,6 +124,8 @@ def _written(name: str, args: tuple, kwargs: dict) -> list:
 def as_node(x: Any) -> Node:
     if isinstance(x, ndarray):
         return x._node
+    if is_dask_array(x):
+        return Node.of_dask(x)
     return Node.leaf(np.asarray(x))
 
 
