@@ -22,6 +22,8 @@ def _nodes(value: Any) -> list[graph.Node]:
         v = stack.pop()
         if isinstance(v, ndarray):
             found.append(v._node)
+        elif hasattr(v, "__lazyir_nodes__"):
+            found.extend(v.__lazyir_nodes__())
         elif isinstance(v, (list, tuple)):
             stack.extend(reversed(v))
         elif isinstance(v, dict):

@@ -56,12 +56,16 @@ def wrap(value: Any) -> Any:
 
 def unwrap(value: Any) -> Any:
     """Lazy arrays inside ``value`` (nested lists, tuples, dicts) replaced by their NumPy values,
-    all computed by one program."""
+    all computed by one program. Other lazy values take part through two methods:
+    ``__lazyir_nodes__()``, the graph nodes they need, and ``__lazyir_value__()``, their value once
+    those nodes are known (the pandas frontend's Series and DataFrames)."""
     found: list[Node] = []
 
     def collect(v: Any) -> None:
         if isinstance(v, ndarray):
             found.append(v._node)
+        elif hasattr(v, "__lazyir_nodes__"):  # another frontend's lazy value (a pandas Series...)
+            found.extend(v.__lazyir_nodes__())
         elif isinstance(v, (list, tuple)):
             for x in v:
                 collect(x)
@@ -76,6 +80,8 @@ def unwrap(value: Any) -> Any:
     def rebuild(v: Any) -> Any:
         if isinstance(v, ndarray):
             return v._node.value
+        if hasattr(v, "__lazyir_nodes__"):
+            return v.__lazyir_value__()  # its nodes are known now
         if isinstance(v, tuple) and not hasattr(v, "_fields"):
             return tuple(rebuild(x) for x in v)
         if isinstance(v, list):

@@ -1,0 +1,1 @@
+"""The pandas frontend: lazy ``Series`` and ``DataFrame`` over the lazy NumPy frontend."""

@@ -1,0 +1,232 @@
+"""The pandas frontend against real pandas: hypothesis-generated frames (NaN, empty frames,
+unsorted and duplicate indexes, string columns), every lazy operation compared with
+``pandas.testing``, through compiled code (``eager_threshold=0``); fusion asserted by counting
+loops."""
+
+from __future__ import annotations
+
+import operator
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lazyir
+import lazyir.numpy as lnp
+import lazyir.pandas as lpd
+
+NUMERIC = ["f64", "f32", "i64", "i32", "u8", "b"]
+DTYPES = {"f64": np.float64, "f32": np.float32, "i64": np.int64, "i32": np.int32, "u8": np.uint8, "b": np.bool_}
+
+
+@pytest.fixture(autouse=True)
+def _compiled():
+    with lazyir.config.set(eager_threshold=0), warnings.catch_warnings():
+        warnings.simplefilter("ignore", lazyir.EagerFallbackWarning)
+        yield
+
+
+@st.composite
+def frames(draw, min_rows: int = 0) -> pd.DataFrame:
+    n = draw(st.integers(min_rows, 40))
+    cols = {}
+    for name in NUMERIC:
+        dt = DTYPES[name]
+        if dt is np.bool_:
+            values = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+        elif np.dtype(dt).kind == "f":
+            values = draw(
+                st.lists(
+                    st.one_of(st.floats(-100, 100, width=32), st.just(np.nan), st.just(0.0)), min_size=n, max_size=n
+                )
+            )
+        else:
+            info = np.iinfo(dt)
+            values = draw(st.lists(st.integers(max(info.min, -1000), min(info.max, 1000)), min_size=n, max_size=n))
+        cols[name] = np.array(values, dtype=dt)
+    cols["s"] = np.array(draw(st.lists(st.sampled_from(["a", "bb", "c"]), min_size=n, max_size=n)), dtype=object)
+    kind = draw(st.sampled_from(["range", "shuffled", "labels"]))
+    if kind == "range":
+        index = pd.RangeIndex(n)
+    elif kind == "shuffled":
+        index = pd.Index(draw(st.permutations(list(range(n)))), dtype=np.int64)
+    else:
+        index = pd.Index(draw(st.lists(st.sampled_from(["x", "y", "z", "w"]), min_size=n, max_size=n)))
+    return pd.DataFrame(cols, index=index)
+
+
+def _same(got, want, rtol=1e-6) -> None:
+    if isinstance(want, pd.DataFrame):
+        pd.testing.assert_frame_equal(got.to_pandas(), want, check_exact=False, rtol=rtol)
+    elif isinstance(want, pd.Series):
+        pd.testing.assert_series_equal(got.to_pandas(), want, check_exact=False, rtol=rtol)
+    else:
+        got = np.asarray(lazyir.evaluate(got)) if not np.isscalar(got) else got
+        want_arr = np.asarray(want)
+        assert np.asarray(got).dtype == want_arr.dtype, (np.asarray(got).dtype, want_arr.dtype)
+        np.testing.assert_allclose(np.asarray(got, dtype=float), want_arr.astype(float), rtol=rtol, atol=1e-6)
+
+
+# Constants come from small sets: each distinct program compiles once, and examples reuse them.
+CUTS = st.sampled_from([-20.0, 0.0, 0.5, 30.0])
+
+
+@settings(max_examples=25)
+@given(frames(), CUTS)
+def test_filter_assign_and_arithmetic(df, cut):
+    lz = lpd.DataFrame(df)
+    want = df[df["f64"] > cut].copy()
+    got = lz[lz["f64"] > cut]
+    want["t"] = want["f64"] * 2 + want["i32"] - want["u8"]
+    got["t"] = got["f64"] * 2 + got["i32"] - got["u8"]
+    want = want.assign(q=want["i64"] // 3, r=(want["f32"] / 2) ** 2)
+    got = got.assign(q=lambda d: d["i64"] // 3, r=lambda d: (d["f32"] / 2) ** 2)
+    _same(got, want)
+    _same(got[got.b][["t", "s", "q"]], want[want.b][["t", "s", "q"]])
+    _same(got.loc[got.i64 % 2 == 0, ["r", "b"]], want.loc[want.i64 % 2 == 0, ["r", "b"]])
+
+
+@settings(max_examples=30)
+@given(frames(), st.booleans(), st.sampled_from(NUMERIC))
+def test_reductions_follow_pandas(df, filtered, col):
+    lz = lpd.DataFrame(df)
+    if filtered:
+        df, lz = df[df.i32 > 0], lz[lz.i32 > 0]
+    for op in ("sum", "mean", "min", "max", "count", "std", "var", "prod"):
+        if op == "prod" and col != "b":
+            continue  # products of many values overflow: compared on booleans only
+        want = getattr(df[col], op)()
+        got = getattr(lz[col], op)()
+        got = lazyir.evaluate(got)
+        if isinstance(want, float) and np.isnan(want):
+            assert np.isnan(got), (op, got)
+            continue
+        rtol = 1e-4 if col == "f32" else 1e-9
+        _same(got, want, rtol)
+    assert lz[col].nunique() == df[col].nunique()
+
+
+@settings(max_examples=20)
+@given(frames(), st.booleans())
+def test_frame_reductions_are_one_program(df, filtered):
+    lz = lpd.DataFrame(df)[NUMERIC]
+    want = df[NUMERIC]
+    if filtered:
+        lz, want = lz[lz.f64 > 0], want[want.f64 > 0]
+    for op in ("sum", "mean", "max", "count"):
+        _same(getattr(lz, op)(), getattr(want, op)(), 1e-5)
+
+
+@settings(max_examples=20)
+@given(frames(), CUTS, st.sampled_from([0.0, 10.0]))
+def test_missing_values_and_elementwise_methods(df, lo, width):
+    lz = lpd.DataFrame(df)
+    hi = lo + width
+    for col in NUMERIC:
+        s, ls = df[col], lz[col]
+        _same(ls.isna(), s.isna())
+        _same(ls.notna(), s.notna())
+        _same(ls.fillna(-1), s.fillna(-1))
+        _same(ls.dropna(), s.dropna())
+        if col != "b":
+            _same(ls.clip(lo, hi), s.clip(lo, hi)) if col.startswith("f") else None
+            _same(ls.between(lo, hi), s.between(lo, hi))
+            _same(ls.between(lo, hi, inclusive="neither"), s.between(lo, hi, inclusive="neither"))
+            _same(ls.isin([0, 1, 7]), s.isin([0, 1, 7]))
+            _same(ls.abs(), s.abs())
+            _same(-ls, -s)
+        _same(ls.where(ls.notna() & (lz.i32 > 0)), s.where(s.notna() & (df.i32 > 0)))
+        _same(ls.mask(lz.b, 0), s.mask(df.b, 0))
+        _same(ls.astype(np.float64), s.astype(np.float64))
+    _same(lz.dropna(), df.dropna())
+    _same(lz[NUMERIC].fillna(0.5), df[NUMERIC].fillna(0.5))
+    _same(lz[NUMERIC].isna(), df[NUMERIC].isna())
+
+
+OPS = [operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv, operator.mod]
+OPS += [operator.lt, operator.le, operator.eq, operator.ne, operator.gt, operator.ge]
+
+
+@settings(max_examples=40)
+@given(frames(), st.sampled_from(OPS), st.sampled_from(NUMERIC), st.sampled_from(NUMERIC))
+def test_series_operators_follow_pandas(df, op, a, b):
+    lz = lpd.DataFrame(df)
+    with np.errstate(all="ignore"):
+        want = op(df[a], df[b])
+        want_scalar = op(df[a], 3)
+        want_reflected = op(2.5, df[b])
+    _same(op(lz[a], lz[b]), want)
+    _same(op(lz[a], 3), want_scalar)
+    _same(op(2.5, lz[b]), want_reflected)
+
+
+def test_numpy_functions_on_series_stay_lazy_and_fuse():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.random(1000) * 10, "y": rng.integers(0, 5, 1000)})
+    lz = lpd.DataFrame(df)
+    kept = lz[lz.y > 1]
+    pipeline = np.log1p(np.sqrt(kept.x) * kept.y).sum()  # pandas filter -> NumPy ufuncs -> reduction
+    assert lazyir.explain(pipeline).splitlines()[-1].endswith("1 after")
+    want = np.log1p(np.sqrt(df[df.y > 1].x) * df[df.y > 1].y).sum()
+    np.testing.assert_allclose(lazyir.evaluate(pipeline), want, rtol=1e-12)
+    # the values as a lazy NumPy array, reduced by lazyir.numpy: one loop too
+    arr = lnp.sum(np.exp(lz.x.to_numpy()) - lz.y.values)
+    assert lazyir.explain(arr).splitlines()[-1].endswith("1 after")
+    np.testing.assert_allclose(lazyir.evaluate(arr), np.sum(np.exp(df.x.to_numpy()) - df.y.to_numpy()))
+    back = lpd.Series(np.sqrt(lz.x.to_numpy()))
+    _same(back, pd.Series(np.sqrt(df.x.to_numpy())))
+
+
+def test_several_reductions_share_one_loop():
+    df = pd.DataFrame({"x": np.arange(1000.0), "y": np.arange(1000) % 7})
+    lz = lpd.DataFrame(df)
+    kept = lz[lz.y != 3]
+    total, largest, n = kept.x.sum(), kept.x.max(), kept.y.count()
+    assert lazyir.explain([total, largest, n]).splitlines()[-1].endswith("1 after")
+    got = lazyir.evaluate(total, largest, n)
+    sub = df[df.y != 3]
+    assert got == (sub.x.sum(), sub.x.max(), sub.y.count())
+
+
+def test_wrapping_copies_nothing():
+    df = pd.DataFrame({"x": np.arange(10.0), "y": np.arange(10)})
+    lz = lpd.DataFrame(df)
+    assert np.shares_memory(lz.x.to_numpy()._node.value, df["x"].to_numpy())
+    s = lpd.Series(df["y"])
+    assert np.shares_memory(s.to_numpy()._node.value, df["y"].to_numpy())
+    lz["z"] = lz.x + 1  # a new column of the lazy frame: the pandas frame is unchanged
+    assert list(df.columns) == ["x", "y"]
+
+
+def test_unsupported_operations_run_on_pandas_and_warn_once():
+    from lazyir.frontends import fallback
+
+    fallback.reset()
+    df = pd.DataFrame({"x": [3.0, 1.0, 2.0], "s": ["b", "a", "c"]})
+    lz = lpd.DataFrame(df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", lazyir.EagerFallbackWarning)
+        with pytest.raises(lazyir.EagerFallbackWarning, match="sort_values"):
+            lz.sort_values("x")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", lazyir.EagerFallbackWarning)
+        got = lz.sort_values("x")
+        upper = lz.s.str.upper()
+    assert isinstance(got, lpd.DataFrame)
+    _same(got, df.sort_values("x"))
+    _same(upper, df.s.str.upper())
+    _same(lz[lz.x > 1.5].s, df[df.x > 1.5].s)
+    assert fallback.report()["DataFrame.sort_values"] >= 1
+
+
+def test_module_namespace():
+    df = lpd.DataFrame({"a": [1, 2, 3]})
+    assert isinstance(df, lpd.DataFrame)
+    assert isinstance(lpd.concat([df, df]), lpd.DataFrame)
+    assert lpd.NA is pd.NA
+    _same(lpd.isna(df), pd.isna(pd.DataFrame({"a": [1, 2, 3]})))
+    with pytest.raises(KeyError):
+        lpd.DataFrame({"a": [1]})["missing"]
