@@ -157,6 +157,13 @@ class DataFrame(core.Masked):
     def copy(self, deep: bool = True) -> DataFrame:
         return DataFrame._of(self._rows, self._mask, list(self._cols), self._columns)
 
+    def groupby(self, by: Any = None, **options: Any) -> Any:
+        from .groupby import GroupBy
+
+        if options.get("axis", 0) not in (0, "index") or by is None:
+            return core.eager_method(self, "groupby", (by,), options)
+        return GroupBy(self, list(by) if isinstance(by, list) else [by], options)
+
     @property
     def loc(self) -> _Loc:
         return _Loc(self)
