@@ -209,17 +209,17 @@ def test_unsupported_operations_run_on_pandas_and_warn_once():
     lz = lpd.DataFrame(df)
     with warnings.catch_warnings():
         warnings.simplefilter("error", lazyir.EagerFallbackWarning)
-        with pytest.raises(lazyir.EagerFallbackWarning, match="sort_values"):
-            lz.sort_values("x")
+        with pytest.raises(lazyir.EagerFallbackWarning, match="rank"):
+            lz.rank()
     with warnings.catch_warnings():
         warnings.simplefilter("always", lazyir.EagerFallbackWarning)
-        got = lz.sort_values("x")
+        got = lz.rank()
         upper = lz.s.str.upper()
     assert isinstance(got, lpd.DataFrame)
-    _same(got, df.sort_values("x"))
+    _same(got, df.rank())
     _same(upper, df.s.str.upper())
     _same(lz[lz.x > 1.5].s, df[df.x > 1.5].s)
-    assert fallback.report()["DataFrame.sort_values"] >= 1
+    assert fallback.report()["DataFrame.rank"] >= 1
 
 
 def test_module_namespace():
@@ -311,3 +311,41 @@ def test_groupby_falls_back_for_what_it_does_not_compute():
         got = lz.groupby("k").sum()  # strings are concatenated by pandas
     _same(got, df.groupby("k").sum())
     _same(lz.groupby("k").x.median(), df.groupby("k").x.median())
+
+
+# -- reordering and counting ----------------------------------------------------------------------
+@settings(max_examples=25)
+@given(frames(), st.booleans(), st.sampled_from([["f64"], ["i32", "f32"], ["b", "u8"], ["s", "i64"]]), st.booleans())
+def test_sorting_and_picking_rows_follow_pandas(df, filtered, by, ascending):
+    lz = lpd.DataFrame(df)
+    if filtered:
+        df, lz = df[df.i64 > 0], lz[lz.i64 > 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", lazyir.EagerFallbackWarning)
+        _same(lz.sort_values(by, ascending=ascending), df.sort_values(by, ascending=ascending))
+        _same(
+            lz.sort_values(by, kind="stable", na_position="first"),
+            df.sort_values(by, kind="stable", na_position="first"),
+        )
+        _same(lz.sort_index(ascending=ascending), df.sort_index(ascending=ascending))
+        _same((lz.f64 * 2).sort_values(), (df.f64 * 2).sort_values())
+        _same(lz.f32.sort_index(), df.f32.sort_index())
+        if "s" not in by:
+            _same(lz.nlargest(3, by), df.nlargest(3, by))
+            _same(lz.nsmallest(4, by), df.nsmallest(4, by))
+        _same(lz.i32.nlargest(2), df.i32.nlargest(2))
+
+
+@settings(max_examples=25)
+@given(frames(), st.booleans(), st.sampled_from(NUMERIC), st.booleans())
+def test_value_counts_unique_and_nunique_follow_pandas(df, filtered, col, normalize):
+    lz = lpd.DataFrame(df)
+    if filtered:
+        df, lz = df[df.i64 > 0], lz[lz.i64 > 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", lazyir.EagerFallbackWarning)
+        _same(lz[col].value_counts(normalize=normalize), df[col].value_counts(normalize=normalize))
+        _same(lz[col].value_counts(ascending=True), df[col].value_counts(ascending=True))
+        assert lz[col].nunique() == df[col].nunique()
+    got = lz[col].unique()
+    np.testing.assert_array_equal(np.asarray(lazyir.evaluate(got)), df[col].unique())

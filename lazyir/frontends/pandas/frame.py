@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..numpy.array import ndarray, unwrap
-from . import core
+from . import core, reorder
 from .core import Column, Rows
 from .series import Series, _scalar
 
@@ -218,6 +218,40 @@ class DataFrame(core.Masked):
             if notnan is not None:
                 mask = notnan if mask is None else mask & notnan
         return DataFrame._of(self._rows, mask, list(self._cols), self._columns)
+
+    # -- reordering -----------------------------------------------------------------------------
+    def sort_values(self, by: Any, *args: Any, **kw: Any) -> DataFrame:
+        names = by if isinstance(by, list) else [by]
+        picks = [self._position(k) for k in names]
+        if args or set(kw) - {"ascending", "kind", "na_position"} or None in picks or not names:
+            return core.eager_method(self, "sort_values", (by, *args), kw)
+        where = reorder.order_by(self, [self._cols[p] for p in picks], "sort_values", (list(range(len(names))),), kw)
+        return self._reordered(where)
+
+    def sort_index(self, *args: Any, **kw: Any) -> DataFrame:
+        if args or set(kw) - {"ascending", "kind", "na_position"}:
+            return core.eager_method(self, "sort_index", args, kw)
+        return self._reordered(reorder.index_order(self, kw))
+
+    def nlargest(self, n: int, columns: Any, keep: str = "first") -> DataFrame:
+        return self._picked("nlargest", n, columns, keep)
+
+    def nsmallest(self, n: int, columns: Any, keep: str = "first") -> DataFrame:
+        return self._picked("nsmallest", n, columns, keep)
+
+    def _picked(self, method: str, n: int, columns: Any, keep: str) -> DataFrame:
+        names = columns if isinstance(columns, list) else [columns]
+        picks = [self._position(k) for k in names]
+        if keep != "first" or None in picks or not all(core.is_lazy(self._cols[p]) for p in picks):
+            return core.eager_method(self, method, (n, columns), {"keep": keep})
+        where = reorder.order_by(
+            self, [self._cols[p] for p in picks], method, (n, list(range(len(names)))), {"keep": keep}
+        )
+        return self._reordered(where)
+
+    def _reordered(self, where: np.ndarray) -> DataFrame:
+        rows, cols = reorder.taken(self, where)
+        return DataFrame._of(rows, None, cols, self._columns)
 
     def head(self, n: int = 5) -> DataFrame:
         if self._mask is None and n >= 0:

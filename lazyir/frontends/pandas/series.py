@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..numpy import api as lnp
 from ..numpy.array import ndarray, supported, unwrap, where
-from . import core
+from . import core, reorder
 from .core import Column, Rows
 
 _NO_NAME = object()
@@ -400,10 +400,54 @@ class Series(core.Masked):
     def nunique(self, dropna: bool = True) -> int:
         if not self._lazy() or not dropna:
             return core.eager_method(self, "nunique", (), {"dropna": dropna})
-        return int(len(np.unique(np.asarray(self.dropna().to_numpy()))))
+        return len(reorder.key_counts(self._col, self._mask)[0])
+
+    def value_counts(
+        self, normalize: bool = False, sort: bool = True, ascending: bool = False, bins: Any = None, dropna: bool = True
+    ) -> Series:
+        if not self._lazy() or bins is not None or not dropna:
+            kw = dict(normalize=normalize, sort=sort, ascending=ascending, bins=bins, dropna=dropna)
+            return core.eager_method(self, "value_counts", (), kw)
+        keys, counts = reorder.key_counts(self._col, self._mask)
+        # the table pandas makes (values in order of first appearance), then what pandas does to it
+        out = pd.Series(counts, index=pd.Index(keys, name=self._name, dtype=self.dtype), name="count")
+        if sort:
+            out = out.sort_values(ascending=ascending, kind="stable")
+        if normalize:
+            with np.errstate(all="ignore"):
+                out = (out / counts.sum()).rename("proportion")
+        return Series(out)
 
     def unique(self) -> Any:
-        return core.eager_method(self, "unique")
+        if not self._lazy() or core.is_float(self.dtype):  # NaN's place among the values: pandas
+            return core.eager_method(self, "unique")
+        return np.asarray(reorder.key_counts(self._col, self._mask)[0], dtype=self.dtype)
+
+    # -- reordering -------------------------------------------------------------------------------
+    def sort_values(self, *args: Any, **kw: Any) -> Series:
+        if args or set(kw) - {"ascending", "kind", "na_position"}:
+            return core.eager_method(self, "sort_values", args, kw)
+        return self._reordered(reorder.order_by(self, [self._col], "sort_values", ([0],), kw))
+
+    def sort_index(self, *args: Any, **kw: Any) -> Series:
+        if args or set(kw) - {"ascending", "kind", "na_position"}:
+            return core.eager_method(self, "sort_index", args, kw)
+        return self._reordered(reorder.index_order(self, kw))
+
+    def nlargest(self, n: int = 5, keep: str = "first") -> Series:
+        return self._picked("nlargest", n, keep)
+
+    def nsmallest(self, n: int = 5, keep: str = "first") -> Series:
+        return self._picked("nsmallest", n, keep)
+
+    def _picked(self, method: str, n: int, keep: str) -> Series:
+        if not self._lazy() or keep != "first":
+            return core.eager_method(self, method, (n,), {"keep": keep})
+        return self._reordered(reorder.order_by(self, [self._col], method, (n, 0), {"keep": keep}))
+
+    def _reordered(self, where: np.ndarray) -> Series:
+        rows, cols = reorder.taken(self, where)
+        return Series._of(rows, None, cols[0], self._name)
 
     def any(self, **kw: Any) -> Any:
         return core.eager_method(self, "any", (), kw) if kw or not self._lazy() else lnp.any(self._masked_fill(False))
