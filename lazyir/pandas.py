@@ -27,6 +27,12 @@ __all__ = ["DataFrame", "Series"]
 _READERS = frozenset(name for name in dir(_pd) if name.startswith("read_"))
 
 
+def merge(left: Any, right: Any, **kw: Any) -> Any:
+    from .frontends.pandas.merge import merge as _merge
+
+    return _merge(left, right, **kw)
+
+
 def isna(obj: Any) -> Any:
     if isinstance(obj, (Series, DataFrame)):
         return obj.isna()

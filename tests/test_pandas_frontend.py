@@ -349,3 +349,38 @@ def test_value_counts_unique_and_nunique_follow_pandas(df, filtered, col, normal
         assert lz[col].nunique() == df[col].nunique()
     got = lz[col].unique()
     np.testing.assert_array_equal(np.asarray(lazyir.evaluate(got)), df[col].unique())
+
+
+# -- joins ----------------------------------------------------------------------------------------
+@settings(max_examples=30)
+@given(
+    grouped_frames(),
+    grouped_frames(),
+    st.sampled_from([["k"], ["kf"], ["ks"], ["k", "kb"]]),
+    st.sampled_from(["inner", "left"]),
+    st.booleans(),
+)
+def test_merge_follows_pandas(left, right, on, how, filtered):
+    right = right.rename(columns={"x": "x2", "y": "y2"})  # some shared names, some not
+    ll, lr = lpd.DataFrame(left), lpd.DataFrame(right)
+    if filtered:
+        left, ll = left[left.y > -50], ll[ll.y > -50]
+        right, lr = right[right.u > 20], lr[lr.u > 20]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", lazyir.EagerFallbackWarning)
+        got = lpd.merge(ll, lr, on=on, how=how)
+        crossed = ll.merge(lr, left_on="k", right_on="y2", how=how)
+    _same(got, pd.merge(left, right, on=on, how=how))
+    _same(crossed, left.merge(right, left_on="k", right_on="y2", how=how))
+
+
+def test_merge_then_aggregate_reads_the_joined_columns_lazily():
+    rng = np.random.default_rng(9)
+    orders = pd.DataFrame({"cust": rng.integers(0, 100, 3000), "amount": rng.random(3000) * 100})
+    custs = pd.DataFrame({"cust": np.arange(100), "region": rng.integers(0, 4, 100)})
+    lo, lc = lpd.DataFrame(orders), lpd.DataFrame(custs)
+    joined = lpd.merge(lo[lo.amount > 10], lc, on="cust")
+    got = joined.assign(t=joined.amount * 1.2).groupby("region").t.sum()
+    want = pd.merge(orders[orders.amount > 10], custs, on="cust")
+    want = want.assign(t=want.amount * 1.2).groupby("region").t.sum()
+    _same(got, want, 1e-9)

@@ -120,6 +120,23 @@ def cut_index(rows: Rows, mask: np.ndarray | None) -> pd.Index:
     return rows.index if mask is None else rows.index[mask]
 
 
+def compiled(build: Callable[[list], Any]) -> Callable[..., Any]:
+    """The eager side of a node whose result NumPy has no function for (hash tables, join
+    pairs): for small inputs the same loop, compiled on its own."""
+
+    def run(*arrays: Any) -> Any:
+        from ... import engine
+        from ...ir import nodes as n
+        from ...ir import types as T
+        from ..graph import ir_scalar
+
+        params = [(f"x{k}", T.Vec(ir_scalar(np.asarray(a).dtype))) for k, a in enumerate(arrays)]
+        program = n.lam(params, build([n.ident(p, t) for p, t in params]))
+        return engine.compile(program)(*[np.ascontiguousarray(a).reshape(-1) for a in arrays])
+
+    return run
+
+
 # -- eager fallback -------------------------------------------------------------------------------
 def to_pandas(value: Any) -> Any:
     """Lazy values (Series, DataFrames, arrays, in lists/tuples/dicts) as pandas/NumPy values, all

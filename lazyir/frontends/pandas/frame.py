@@ -157,6 +157,11 @@ class DataFrame(core.Masked):
     def copy(self, deep: bool = True) -> DataFrame:
         return DataFrame._of(self._rows, self._mask, list(self._cols), self._columns)
 
+    def merge(self, right: Any, **kw: Any) -> Any:
+        from .merge import merge
+
+        return merge(self, right, **kw)
+
     def groupby(self, by: Any = None, **options: Any) -> Any:
         from .groupby import GroupBy
 

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ... import engine
 from ...ir import nodes as n
 from ...ir import types as T
 from ..graph import Node, ir_scalar
@@ -315,12 +314,7 @@ def _group_node(keys: list[ndarray], cols: list[ndarray], mask: ndarray | None, 
         loop = n.for_(list(args), news, n.lam([("b", None), ("i", None), ("e", None)], body))
         return n.result(loop)
 
-    def eager(*arrays: Any) -> Any:  # small inputs: the same loop, compiled on its own
-        params = [(f"x{k}", T.Vec(ir_scalar(np.asarray(a).dtype))) for k, a in enumerate(arrays)]
-        program = n.lam(params, build([n.ident(p, t) for p, t in params]))
-        return engine.compile(program)(*[np.ascontiguousarray(a).reshape(-1) for a in arrays])
-
-    return Node(inputs, build, eager, np.dtype(object), (0,), "groupby")
+    return Node(inputs, build, core.compiled(build), np.dtype(object), (0,), "groupby")
 
 
 def _key_ty(tys: list[T.Scalar]) -> T.Type:
