@@ -71,7 +71,7 @@ class Masked:
         raise NotImplementedError
 
     def __lazyir_nodes__(self) -> list:
-        nodes = [c._node for c in self._columns_held() if is_lazy(c)]
+        nodes = [x for c in self._columns_held() for x in held_nodes(c)]
         return nodes + ([self._mask._node] if self._mask is not None else [])
 
     def _known_mask(self) -> np.ndarray | None:
@@ -102,11 +102,44 @@ def column_of(values: Any) -> Column:
 
 
 def is_lazy(col: Column) -> bool:
+    """A lazy numeric column (string columns are ``StrColumn`` or pandas Series)."""
     return isinstance(col, ndarray)
+
+
+def held_nodes(col: Column) -> list:
+    from .strings import StrColumn
+
+    if isinstance(col, ndarray):
+        return [col._node]
+    return col.nodes() if isinstance(col, StrColumn) else []
+
+
+def probe_column(col: Column, rows: int) -> Any:
+    """``rows`` values of the column's dtype (for pandas to say what a call would give)."""
+    from .strings import StrColumn
+
+    if isinstance(col, ndarray):
+        return np.ones(rows, dtype=col.dtype)
+    if isinstance(col, StrColumn):
+        return pd.Series(["a"] * rows, dtype=col.dtype)
+    if len(col):
+        return col.iloc[[0] * rows].reset_index(drop=True)
+    return col.iloc[:0].reindex(range(rows)).reset_index(drop=True)
+
+
+def plain(col: Column) -> Column:
+    """A lazy string column as a pandas Series (computed now); other columns as they are."""
+    from .strings import StrColumn
+
+    if isinstance(col, StrColumn):
+        unwrap([col.offsets, col.data])
+        return col.series()
+    return col
 
 
 def materialize(col: Column, mask: np.ndarray | None, index: pd.Index, name: Any) -> pd.Series:
     """A column's pandas Series, its values known (``unwrap`` ran), cut by the known mask."""
+    col = plain(col)  # its nodes are known: no new program
     if isinstance(col, ndarray):
         values = np.asarray(col._node.value)
         if mask is not None:

@@ -260,7 +260,7 @@ class DataFrame(core.Masked):
 
     def head(self, n: int = 5) -> DataFrame:
         if self._mask is None and n >= 0:
-            cols = [c[:n] if core.is_lazy(c) else c.iloc[:n] for c in self._cols]
+            cols = [c[:n] if core.is_lazy(c) else core.plain(c).iloc[:n] for c in self._cols]
             return DataFrame._of(Rows(self._rows.index[:n]), None, cols, self._columns)
         return core.eager_method(self, "head", (n,))
 

@@ -147,13 +147,7 @@ class GroupBy:
         """pandas' result for the same call on a frame of ``rows`` rows (one group) of the same
         dtypes: the shape and dtypes of the real result (which for no rows at all differ)."""
         frame = self._frame
-        data = {}
-        for k, c in enumerate(frame._cols):
-            if core.is_lazy(c):
-                data[k] = np.ones(rows, dtype=c.dtype)
-            else:
-                data[k] = c.iloc[[0] * rows] if len(c) else c.iloc[:0].reindex(range(rows))
-                data[k] = data[k].reset_index(drop=True)
+        data = {k: core.probe_column(c, rows) for k, c in enumerate(frame._cols)}
         probe = pd.DataFrame(data)
         probe.columns = frame.columns
         try:
@@ -169,17 +163,21 @@ class GroupBy:
         frame = self._frame
         keys = [frame._position(k) for k in self._keys]
         key_cols, labels = [], []
+        mask = frame._mask
         for p in keys:
             col = frame._cols[p]
             if core.is_lazy(col):
                 key_cols.append(col)
                 labels.append(None)
             else:
-                codes, uniques = pd.factorize(col, sort=True)
+                codes, uniques = pd.factorize(core.plain(col), sort=True)
                 key_cols.append(wrap_array(codes.astype(np.int64)))
                 labels.append(uniques)
+                if (codes < 0).any():  # missing keys: their rows are left out (dropna)
+                    present = wrap_array(codes >= 0)
+                    mask = present if mask is None else mask & present
         values = sorted({a.column for a in plan if a.column >= 0})
-        node = _group_node(key_cols, [frame._cols[v] for v in values], frame._mask, plan, values)
+        node = _group_node(key_cols, [frame._cols[v] for v in values], mask, plan, values)
         tables = unwrap(ndarray(node))
         first_cols = {a.column for a in plan if a.func in ("first", "last")}
         known = dict(zip(sorted(first_cols), unwrap([frame._cols[c] for c in sorted(first_cols)]), strict=True))

@@ -84,7 +84,7 @@ def _probe(left: Any, right: Any, kw: dict) -> pd.DataFrame | None:
 
 
 def _empty(frame: Any) -> pd.DataFrame:
-    cols = {k: (np.empty(0, c.dtype) if core.is_lazy(c) else c.iloc[:0]) for k, c in enumerate(frame._cols)}
+    cols = {k: core.probe_column(c, 0) for k, c in enumerate(frame._cols)}
     out = pd.DataFrame(cols)
     out.columns = frame.columns
     return out
@@ -94,6 +94,7 @@ def _keys(left: list, right: list) -> tuple[list[ndarray], list[ndarray]] | None
     """Key columns both sides can hash alike: same IR dtype, or codes of one factorization."""
     lk, rk = [], []
     for a, b in zip(left, right, strict=True):
+        a, b = core.plain(a), core.plain(b)
         if core.is_lazy(a) and core.is_lazy(b) and a.dtype == b.dtype:
             lk.append(a)
             rk.append(b)
@@ -155,6 +156,7 @@ def _func(body: n.Expr) -> n.Expr:
 def _gather(col: Any, rows: np.ndarray) -> Any:
     """A right column at ``rows`` (``-1``: missing, pandas' fill)."""
     missing = rows < 0
+    col = core.plain(col)
     if not missing.any():
         return lnp.take_rows(col, rows) if core.is_lazy(col) else col.iloc[rows].reset_index(drop=True)
     if core.is_lazy(col) and col.dtype.kind in "iuf":

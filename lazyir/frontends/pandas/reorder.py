@@ -30,7 +30,7 @@ def taken(obj: Any, where: np.ndarray) -> tuple[Rows, list]:
     """New rows and columns: the object's rows at positions ``where`` (into its ``Rows``)."""
     rows = Rows(obj._rows.index.take(where))
     cols = [
-        lnp.take_rows(c, where) if core.is_lazy(c) else c.iloc[where].reset_index(drop=True)
+        lnp.take_rows(c, where) if core.is_lazy(c) else core.plain(c).iloc[where].reset_index(drop=True)
         for c in obj._columns_held()
     ]
     return rows, cols
@@ -46,7 +46,7 @@ def index_order(obj: Any, kw: dict) -> np.ndarray:
 def order_by(obj: Any, keys: list[Any], method: str, args: tuple, kw: dict) -> np.ndarray:
     """Positions (into ``Rows``) in the order pandas' ``method`` gives a frame of the keys."""
     where = positions(obj)
-    values = unwrap([c for c in keys])
+    values = unwrap([core.plain(c) for c in keys])
     frame = pd.DataFrame(
         {k: (v[where] if isinstance(v, np.ndarray) else v.iloc[where].to_numpy()) for k, v in enumerate(values)}
     )

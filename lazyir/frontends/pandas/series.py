@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..numpy import api as lnp
 from ..numpy.array import ndarray, supported, unwrap, where
-from . import core, reorder
+from . import core, reorder, strings
 from .core import Column, Rows
 
 _NO_NAME = object()
@@ -104,6 +104,10 @@ class Series(core.Masked):
     def __iter__(self):
         return iter(self.to_pandas())
 
+    @property
+    def str(self) -> strings.StringMethods:  # noqa: A003 - pandas' name
+        return strings.StringMethods(self)
+
     # -- lazy operations ----------------------------------------------------------------------
     def _lazy(self) -> bool:
         return core.is_lazy(self._col)
@@ -122,6 +126,10 @@ class Series(core.Masked):
         return False, None
 
     def _binary(self, op: Callable, other: Any, name: str, reflected: bool = False) -> Any:
+        if name in ("eq", "ne") and isinstance(other, str):
+            out = strings.compare(self, other, negate=name == "ne")
+            if out is not None:
+                return self._like(out)
         ok, value = self._operand(other) if self._lazy() else (False, None)
         if ok and name in ("floordiv", "mod", "divmod") and self.dtype.kind in "iub":
             ok = isinstance(value, (int, np.integer)) and value != 0  # pandas: x // 0 is inf or NaN
@@ -295,6 +303,10 @@ class Series(core.Masked):
 
     def isin(self, values: Any) -> Series:
         items = list(values) if isinstance(values, (list, tuple, set, frozenset)) else None
+        if items is not None and not self._lazy():
+            out = strings.member(self, items)
+            if out is not None:
+                return self._like(out)
         if not self._lazy() or items is None or len(items) > 64 or not all(_scalar(v) for v in items):
             return core.eager_method(self, "isin", (values,))
         out = None
@@ -464,7 +476,8 @@ class Series(core.Masked):
     def head(self, n: int = 5) -> Series:
         if self._mask is None and n >= 0:
             rows = Rows(self._rows.index[:n])
-            return Series._of(rows, None, self._col[:n] if self._lazy() else self._col.iloc[:n], self._name)
+            col = self._col[:n] if self._lazy() else core.plain(self._col).iloc[:n]
+            return Series._of(rows, None, col, self._name)
         return core.eager_method(self, "head", (n,))
 
     def __getattr__(self, name: str) -> Any:
