@@ -33,6 +33,12 @@ def merge(left: Any, right: Any, **kw: Any) -> Any:
     return _merge(left, right, **kw)
 
 
+def pivot_table(data: Any, *args: Any, **kw: Any) -> Any:
+    if isinstance(data, DataFrame):
+        return data.pivot_table(*args, **kw)
+    return _core.eager("pivot_table", _pd.pivot_table, (data, *args), kw)
+
+
 def isna(obj: Any) -> Any:
     if isinstance(obj, (Series, DataFrame)):
         return obj.isna()

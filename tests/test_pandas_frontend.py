@@ -439,3 +439,30 @@ def test_string_filters_fuse_with_numeric_work():
     cleaned = lz.zip.str.slice(0, 5)
     _same(lz.assign(z=cleaned).groupby("z")["pop"].sum(), df.assign(z=df.zip.str.slice(0, 5)).groupby("z")["pop"].sum())
     _same(lz.assign(z=cleaned).sort_values("z"), df.assign(z=df.zip.str.slice(0, 5)).sort_values("z"))
+
+
+@settings(max_examples=25)
+@given(st.lists(TEXT, max_size=30), PATTERNS, st.booleans())
+def test_string_masks_and_distinct_counts_follow_pandas(values, pat, filtered):
+    s = pd.Series(values, dtype="str", name="t")
+    ls = lpd.Series(s)
+    if filtered:
+        keep = np.arange(len(values)) % 2 == 0
+        s, ls = s[keep], ls[keep]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", lazyir.EagerFallbackWarning)
+        _same(ls.mask(ls.str.startswith(pat)), s.mask(s.str.startswith(pat)))
+        _same(ls.where(ls.str.len() > 1), s.where(s.str.len() > 1))
+        assert ls.nunique() == s.nunique()
+    assert ls.str.slice(0, 2).nunique() == s.str.slice(0, 2).nunique()  # non-ASCII: sliced by pandas
+
+
+@settings(max_examples=15)
+@given(grouped_frames(), st.sampled_from(["sum", "mean", "count", "min", "max"]), st.sampled_from(["x", ["y", "x"]]))
+def test_pivot_table_follows_pandas(df, aggfunc, values):
+    lz = lpd.DataFrame(df)
+    for index, columns in [("k", "kb"), (["ks", "k"], "kb"), ("kb", ["ks"])]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", lazyir.EagerFallbackWarning)
+            got = lz.pivot_table(values, index=index, columns=columns, aggfunc=aggfunc)
+        _same(got, df.pivot_table(values, index=index, columns=columns, aggfunc=aggfunc))

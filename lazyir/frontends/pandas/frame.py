@@ -162,6 +162,28 @@ class DataFrame(core.Masked):
 
         return merge(self, right, **kw)
 
+    def pivot_table(self, values: Any = None, index: Any = None, columns: Any = None, aggfunc: Any = "mean", **kw: Any):
+        """The group-by of ``index`` and ``columns`` (compiled), then pandas' ``unstack`` of its
+        small result."""
+        names = [*_listed(index), *_listed(columns)]
+        simple = isinstance(aggfunc, str) and aggfunc in ("sum", "mean", "count", "min", "max")
+        if kw or values is None or not _listed(index) or not _listed(columns) or not simple:
+            return core.eager_method(self, "pivot_table", (values, index, columns, aggfunc), kw)
+        many = isinstance(values, list)
+        table = getattr(self.groupby(names)[values if many else [values]], aggfunc)()
+        if not isinstance(table, DataFrame):
+            return table
+        # what pandas' pivot_table does to the group-by's (small) result
+        agged = table.to_pandas()
+        if len(agged) == 0:  # nothing to unstack: pandas' own answer for an empty frame, at no cost
+            return core.wrap(self.to_pandas().pivot_table(values, index=index, columns=columns, aggfunc=aggfunc))
+        if len(agged.columns):
+            agged = agged.dropna(how="all")
+        out = agged.unstack(list(range(len(_listed(index)), len(names)))).sort_index(axis=1)
+        if not many and out.columns.nlevels > 1:
+            out = out[values]
+        return core.wrap(out.dropna(how="all", axis=1))
+
     def groupby(self, by: Any = None, **options: Any) -> Any:
         from .groupby import GroupBy
 
@@ -303,6 +325,12 @@ def _count(self: DataFrame, axis: Any = 0, numeric_only: bool = False) -> Any:
 
 
 DataFrame.count = _count  # type: ignore[attr-defined]
+
+
+def _listed(x: Any) -> list:
+    if x is None:
+        return []
+    return list(x) if isinstance(x, list) else [x]
 
 
 class _Loc:

@@ -230,6 +230,11 @@ class Series(core.Masked):
         return self._select("mask", cond, other, kw, keep_where_true=False)
 
     def _select(self, name: str, cond: Any, other: Any, kw: dict, keep_where_true: bool) -> Series:
+        text = strings.column_of(self)
+        if text is not None and not kw and isinstance(other, float) and np.isnan(other):
+            ok, c = self._operand(cond)  # strings made missing where the condition says
+            if ok and getattr(c, "dtype", None) == np.dtype(bool):
+                return self._like(strings.without(text, ~c if keep_where_true else c))
         ok, c = self._operand(cond) if self._lazy() and not kw else (False, None)
         ok_other, o = self._operand(other) if ok else (False, None)
         if not ok or not ok_other or getattr(c, "dtype", None) != np.dtype(bool) or not _scalar(other):
@@ -410,6 +415,9 @@ class Series(core.Masked):
         return np.nan if count == 0 else value
 
     def nunique(self, dropna: bool = True) -> int:
+        text = strings.column_of(self) if dropna else None
+        if text is not None:
+            return strings.distinct_count(text, self._mask)
         if not self._lazy() or not dropna:
             return core.eager_method(self, "nunique", (), {"dropna": dropna})
         return len(reorder.key_counts(self._col, self._mask)[0])

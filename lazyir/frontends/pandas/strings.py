@@ -47,14 +47,17 @@ class StrColumn:
 
     def series(self) -> pd.Series:
         """The pandas column (offsets and bytes known)."""
+        return pd.Series(pd.array(self.arrow(), dtype=self.dtype))
+
+    def arrow(self) -> Any:
+        """The Arrow large-string array over the buffers (offsets and bytes known)."""
         import pyarrow as pa
 
         count = len(self)
         offsets = np.ascontiguousarray(self.offsets._node.value, dtype=np.int64)
         data = np.ascontiguousarray(self.data._node.value, dtype=np.uint8)
         bitmap = None if self.valid is None else pa.py_buffer(np.packbits(self.valid, bitorder="little"))
-        arr = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data), bitmap)
-        return pd.Series(pd.array(arr, dtype=self.dtype))
+        return pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data), bitmap)
 
 
 def supported(series: Any) -> bool:
@@ -284,10 +287,7 @@ class StringMethods:
         self._series = series
 
     def _column(self) -> StrColumn | None:
-        col = self._series._col
-        if isinstance(col, StrColumn):
-            return col
-        return from_series(col) if supported(col) else None
+        return column_of(self._series)
 
     def _eager(self, name: str, args: tuple, kw: dict, reason: str = "") -> Any:
         from . import core
@@ -367,16 +367,41 @@ class StringMethods:
         return lambda *args, **kw: self._eager(name, args, kw)
 
 
+def column_of(series: Any) -> StrColumn | None:
+    """The string column of a lazy Series, or ``None`` (not a ``str`` column)."""
+    col = series._col
+    if isinstance(col, StrColumn):
+        return col
+    return from_series(col) if supported(col) else None
+
+
+def distinct_count(col: StrColumn, mask: ndarray | None) -> int:
+    """Distinct strings among the rows of ``mask`` (missing ones not counted): the bytes are
+    computed by lazyir, counted by Arrow's hash kernel."""
+    import pyarrow.compute as pc
+
+    keep = None if mask is None else np.asarray(mask)
+    unwrap([col.offsets, col.data])
+    arr = col.arrow()
+    if keep is not None:
+        arr = arr.filter(keep)
+    return int(pc.count_distinct(arr, mode="only_valid").as_py())
+
+
+def without(col: StrColumn, drop: ndarray) -> StrColumn:
+    """The column with the rows of ``drop`` made missing (computed now: validity is known)."""
+    gone = np.asarray(drop, dtype=bool)
+    valid = ~gone if col.valid is None else col.valid & ~gone
+    return StrColumn(col.offsets, col.data, valid, col.is_ascii, col.dtype)
+
+
 def _na(na: Any) -> dict:
     return {} if na is None else {"na": na}
 
 
 def compare(series: Any, other: Any, negate: bool) -> Any:
     """``series == other`` (``!=``) for a string column and a string, or ``None``."""
-    col = series._col if isinstance(series._col, StrColumn) else None
-    if col is None and supported(series._col):
-        col = from_series(series._col)
-    lit = pattern(other, False)
+    col, lit = column_of(series), pattern(other, False)
     if col is None or lit is None:
         return None
     eq = predicate(col, equals, lit, "str.eq")
@@ -385,10 +410,7 @@ def compare(series: Any, other: Any, negate: bool) -> Any:
 
 def member(series: Any, values: list) -> Any:
     """``series.isin(values)`` for a string column and strings, or ``None``."""
-    col = series._col if isinstance(series._col, StrColumn) else None
-    if col is None and supported(series._col):
-        col = from_series(series._col)
-    lits = [pattern(v, False) for v in values]
+    col, lits = column_of(series), [pattern(v, False) for v in values]
     if col is None or any(x is None for x in lits) or len(lits) > 64:
         return None
     out = None
