@@ -54,3 +54,13 @@ def test_peak_memory_measure_sees_an_allocation():
             }
         ]
     )
+
+
+def test_quick_pandas_suite_checks_every_implementation(capsys):
+    # every implementation's result is compared with pandas' inside the suite before timing
+    from lazyir.bench import frames
+
+    assert frames.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    for w in frames.workloads():
+        assert f"| {w.name} |" in out
