@@ -141,6 +141,8 @@ def test_missing_values_and_elementwise_methods(df, lo, width):
         _same(ls.where(ls.notna() & (lz.i32 > 0)), s.where(s.notna() & (df.i32 > 0)))
         _same(ls.mask(lz.b, 0), s.mask(df.b, 0))
         _same(ls.astype(np.float64), s.astype(np.float64))
+        for args in [(0, 7), (1, 2.5), ({0: 1, 1: 0},), ([0, 1], 3), (np.nan, -1)]:
+            _same(ls.replace(*args), s.replace(*args))
     _same(lz.dropna(), df.dropna())
     _same(lz[NUMERIC].fillna(0.5), df[NUMERIC].fillna(0.5))
     _same(lz[NUMERIC].isna(), df[NUMERIC].isna())
@@ -466,3 +468,15 @@ def test_pivot_table_follows_pandas(df, aggfunc, values):
             warnings.simplefilter("error", lazyir.EagerFallbackWarning)
             got = lz.pivot_table(values, index=index, columns=columns, aggfunc=aggfunc)
         _same(got, df.pivot_table(values, index=index, columns=columns, aggfunc=aggfunc))
+
+
+def test_readers_give_lazy_frames(tmp_path):
+    df = pd.DataFrame({"a": np.arange(5.0), "s": pd.Series(list("abcde"), dtype="str")})
+    df.to_parquet(tmp_path / "f.parquet")
+    df.to_csv(tmp_path / "f.csv", index=False)
+    for got, want in [
+        (lpd.read_parquet(tmp_path / "f.parquet"), pd.read_parquet(tmp_path / "f.parquet")),
+        (lpd.read_csv(tmp_path / "f.csv"), pd.read_csv(tmp_path / "f.csv")),
+    ]:
+        assert isinstance(got, lpd.DataFrame)
+        _same(got[got.a > 1], want[want.a > 1])

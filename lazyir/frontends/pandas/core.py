@@ -253,5 +253,23 @@ def replaced_dtype(dtype: np.dtype, value: Any) -> np.dtype:
     return probe.where(np.array([True, False]), value).dtype
 
 
+@cache
+def replaced_by(dtype: np.dtype, old: Any, new: Any) -> np.dtype:
+    """The dtype pandas gives a column of ``dtype`` once ``old`` is replaced by ``new``."""
+    if _nan(old):
+        if dtype.kind != "f":
+            return dtype  # nothing to replace
+        return pd.Series([np.nan, 1.0], dtype=dtype).replace(old, new).dtype
+    with np.errstate(all="ignore"):
+        held = np.array(old).astype(dtype)
+    if held != old:
+        return dtype  # no value of the column equals it
+    return pd.Series(np.array([held, held])).replace(old, new).dtype
+
+
+def _nan(x: Any) -> bool:
+    return isinstance(x, float) and np.isnan(x)
+
+
 def is_float(dtype: np.dtype) -> bool:
     return dtype.kind == "f"

@@ -249,6 +249,36 @@ class Series(core.Masked):
                 return self._like(self._col.copy())
         return self._like(where(keep, self._col, other).astype(dtype))
 
+    def replace(self, to_replace: Any = None, value: Any = _NO_NAME, **kw: Any) -> Series:
+        """Values equal to ``to_replace`` (a scalar, a list, or a dict of old -> new) become
+        ``value``; pandas widens the dtype only if a value is replaced (known only now)."""
+        if isinstance(to_replace, dict) and value is _NO_NAME:
+            pairs = list(to_replace.items())
+        elif isinstance(to_replace, list) and _scalar(value):
+            pairs = [(a, value) for a in to_replace]
+        else:
+            pairs = [(to_replace, value)]
+        args = (to_replace,) if value is _NO_NAME else (to_replace, value)
+        numbers = all(_scalar(v) and not isinstance(v, (bool, np.bool_)) for pair in pairs for v in pair)
+        if not self._lazy() or kw or not pairs or not numbers or self.dtype.kind not in "iuf":
+            return core.eager_method(self, "replace", args, kw)
+        x, dtype, hits = self._col, self.dtype, []
+        for a, b in pairs:
+            hits.append(x != x if isinstance(a, float) and np.isnan(a) else x == a)
+            dtype = np.result_type(dtype, core.replaced_by(self.dtype, a, b))
+        if not supported(dtype):
+            return core.eager_method(self, "replace", args, kw, "dtype")
+        if dtype != self.dtype:
+            anyhit = hits[0]
+            for h in hits[1:]:
+                anyhit = anyhit | h
+            if not bool(lnp.any(anyhit if self._mask is None else anyhit & self._mask)):
+                return self._like(x.copy())
+        out = x.astype(dtype)
+        for hit, (_, b) in reversed(list(zip(hits, pairs, strict=True))):  # the first pair wins
+            out = where(hit, np.asarray(b).astype(dtype)[()], out)
+        return self._like(out)
+
     # -- elementwise methods ------------------------------------------------------------------
     def astype(self, dtype: Any, copy: Any = None, errors: str = "raise") -> Series:
         try:
