@@ -220,9 +220,12 @@ def full_like(
     return ndarray(Node.leaf(np.full(a.shape if shape is None else shape, fill_value, dt)))
 
 
-def take_rows(x: ndarray, index: Any) -> ndarray:
+def take_rows(x: ndarray, index: Any, trusted: bool = False) -> ndarray:
     """``x[index]`` for an integer index array (first axis): the indices are computed now and
-    checked like NumPy (``IndexError`` at the call); the gather stays lazy."""
+    checked like NumPy (``IndexError`` at the call); the gather stays lazy. ``trusted``: the
+    indices are int64 positions known to be in bounds (a frontend made them): no checks."""
+    if trusted:
+        return _new(_gather_rows(x._node, index))
     idx = np.asarray(unwrap(index))
     if idx.dtype.kind not in "iu":
         raise IndexError("arrays used as indices must be of integer (or boolean) type")
@@ -239,8 +242,13 @@ def take_rows(x: ndarray, index: Any) -> ndarray:
     if bad.any():
         raise IndexError(f"index {int(flat[np.argmax(bad)])} is out of bounds for axis 0 with size {dim}")
     flat = np.where(flat < 0, flat + dim, flat)
+    return _new(_gather_rows(node, flat, idx.shape))
+
+
+def _gather_rows(node: Node, flat: np.ndarray, index_shape: tuple | None = None) -> Node:
+    """The rows ``flat`` (in-bounds int64 positions) of ``node``, lazily."""
     inner = loops.size_of(node.shape[1:])
-    shape = idx.shape + node.shape[1:]
+    shape = (index_shape if index_shape is not None else flat.shape) + node.shape[1:]
     rows = Node.leaf(flat)
 
     def index(k: n.Expr, ids: n.Expr) -> n.Expr:
@@ -249,7 +257,7 @@ def take_rows(x: ndarray, index: Any) -> ndarray:
         row = n.call(n.LOOKUP, ids, n.binop("/", k, loops.i64(inner)))
         return n.binop("+", n.binop("*", row, loops.i64(inner)), n.binop("%", k, loops.i64(inner)))
 
-    return _new(make_gather(node, shape, index, lambda v, ids: np.asarray(v)[ids].reshape(shape), "take", [rows]))
+    return make_gather(node, shape, index, lambda v, ids: np.asarray(v)[ids].reshape(shape), "take", [rows])
 
 
 def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:

@@ -106,12 +106,52 @@ def is_lazy(col: Column) -> bool:
     return isinstance(col, ndarray)
 
 
+class CodedColumn:
+    """A column of values the IR has no type for, gathered without moving them: lazy int64
+    codes into sorted ``categories`` (-1: missing), as pandas' ``factorize`` gives them. Joins
+    and reorders make these (they gather the codes, not the values); a group-by uses the codes as
+    its keys."""
+
+    __slots__ = ("codes", "categories", "dtype")
+
+    def __init__(self, codes: ndarray, categories: Any, dtype: Any):
+        self.codes, self.categories, self.dtype = codes, categories, dtype
+
+    @classmethod
+    def gathered(cls, col: Any, rows: np.ndarray) -> CodedColumn:
+        """``col`` (a pandas Series, or coded) at positions ``rows`` (-1: missing)."""
+        from ..numpy import api as lnp
+        from ..numpy.array import where
+
+        if isinstance(col, CodedColumn):
+            codes, categories = col.codes, col.categories
+        else:
+            raw, categories = pd.factorize(col, sort=True)
+            codes = wrap_array(raw.astype(np.int64))
+        missing = rows < 0
+        picked = lnp.take_rows(codes, np.where(missing, 0, rows) if missing.any() else rows, trusted=True)
+        if missing.any():
+            picked = where(wrap_array(~missing), picked, -1)
+        return cls(picked, categories, col.dtype)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def nodes(self) -> list:
+        return [self.codes._node]
+
+    def series(self) -> pd.Series:
+        codes = np.asarray(self.codes._node.value)
+        values = pd.Index(self.categories).take(codes, allow_fill=True, fill_value=None)
+        return pd.Series(values.astype(self.dtype) if values.dtype != self.dtype else values, copy=False)
+
+
 def held_nodes(col: Column) -> list:
     from .strings import StrColumn
 
     if isinstance(col, ndarray):
         return [col._node]
-    return col.nodes() if isinstance(col, StrColumn) else []
+    return col.nodes() if isinstance(col, (StrColumn, CodedColumn)) else []
 
 
 def probe_column(col: Column, rows: int) -> Any:
@@ -120,11 +160,18 @@ def probe_column(col: Column, rows: int) -> Any:
 
     if isinstance(col, ndarray):
         return np.ones(rows, dtype=col.dtype)
-    if isinstance(col, StrColumn):
+    if isinstance(col, (StrColumn, CodedColumn)):
         return pd.Series(["a"] * rows, dtype=col.dtype)
     if len(col):
         return col.iloc[[0] * rows].reset_index(drop=True)
     return col.iloc[:0].reindex(range(rows)).reset_index(drop=True)
+
+
+def plain_text(col: Column) -> Column:
+    """A lazy string column as a pandas Series; coded and pandas columns as they are."""
+    from .strings import StrColumn
+
+    return plain(col) if isinstance(col, StrColumn) else col
 
 
 def plain(col: Column) -> Column:
@@ -133,6 +180,9 @@ def plain(col: Column) -> Column:
 
     if isinstance(col, StrColumn):
         unwrap([col.offsets, col.data])
+        return col.series()
+    if isinstance(col, CodedColumn):
+        unwrap(col.codes)
         return col.series()
     return col
 

@@ -169,6 +169,11 @@ class GroupBy:
             if core.is_lazy(col):
                 key_cols.append(col)
                 labels.append(None)
+            elif isinstance(col, core.CodedColumn):  # codes into sorted categories: the keys
+                key_cols.append(col.codes)
+                labels.append(pd.Index(col.categories))
+                present = col.codes >= 0
+                mask = present if mask is None else mask & present
             else:
                 codes, uniques = pd.factorize(core.plain(col), sort=True)
                 key_cols.append(wrap_array(codes.astype(np.int64)))

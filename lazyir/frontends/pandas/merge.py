@@ -156,14 +156,17 @@ def _func(body: n.Expr) -> n.Expr:
 def _gather(col: Any, rows: np.ndarray) -> Any:
     """A right column at ``rows`` (``-1``: missing, pandas' fill)."""
     missing = rows < 0
-    col = core.plain(col)
+    if not core.is_lazy(col):
+        values = core.plain_text(col)
+        if isinstance(values, core.CodedColumn) or not missing.any() or not isinstance(values.dtype, np.dtype):
+            return core.CodedColumn.gathered(values, rows)
     if not missing.any():
-        return lnp.take_rows(col, rows) if core.is_lazy(col) else col.iloc[rows].reset_index(drop=True)
+        return lnp.take_rows(col, rows, trusted=True)
     if core.is_lazy(col) and col.dtype.kind in "iuf":
         fill = np.float64 if col.dtype.kind in "iu" else col.dtype
         if len(col) == 0:  # nothing to pick from: every row is missing
             return wrap_array(np.full(len(rows), np.nan, dtype=fill))
-        picked = lnp.take_rows(col, np.where(missing, 0, rows)).astype(fill)
+        picked = lnp.take_rows(col, np.where(missing, 0, rows), trusted=True).astype(fill)
         return where(wrap_array(~missing), picked, np.nan)
     values = np.asarray(unwrap(col)) if core.is_lazy(col) else col.array
     return pd.Series(pd.api.extensions.take(values, rows, allow_fill=True))

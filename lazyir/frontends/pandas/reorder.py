@@ -30,7 +30,9 @@ def taken(obj: Any, where: np.ndarray) -> tuple[Rows, list]:
     """New rows and columns: the object's rows at positions ``where`` (into its ``Rows``)."""
     rows = Rows(obj._rows.index.take(where))
     cols = [
-        lnp.take_rows(c, where) if core.is_lazy(c) else core.plain(c).iloc[where].reset_index(drop=True)
+        lnp.take_rows(c, where, trusted=True)
+        if core.is_lazy(c)
+        else core.CodedColumn.gathered(core.plain_text(c), where)
         for c in obj._columns_held()
     ]
     return rows, cols
