@@ -480,3 +480,24 @@ def test_readers_give_lazy_frames(tmp_path):
     ]:
         assert isinstance(got, lpd.DataFrame)
         _same(got[got.a > 1], want[want.a > 1])
+
+
+def test_groupby_and_string_loops_split_across_threads():
+    rng = np.random.default_rng(11)
+    n = 20_000
+    df = pd.DataFrame(
+        {
+            "k": rng.integers(0, 40, n),
+            "x": rng.standard_normal(n),
+            "s": pd.Series(rng.choice(["ab", "abc", "b", None], n), dtype="str"),
+        }
+    )
+    lz = lpd.DataFrame(df)
+    with lazyir.config.set(num_threads=2, min_chunk=1000):  # many chunks: partial tables merged
+        got = lz[lz.x > -1].groupby("k").agg({"x": ["sum", "min", "count", "first", "var"]})
+        lens = lz.s.str.len().sum()
+        hits = (lz.s.str.contains("bc", regex=False) & (lz.k > 3)).sum()
+    want = df[df.x > -1].groupby("k").agg({"x": ["sum", "min", "count", "first", "var"]})
+    _same(got, want, 1e-9)
+    assert lazyir.evaluate(lens) == df.s.str.len().sum()
+    assert lazyir.evaluate(hits) == (df.s.str.contains("bc", regex=False) & (df.k > 3)).sum()
