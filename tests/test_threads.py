@@ -209,3 +209,20 @@ def test_the_compile_cache_is_thread_safe():
     for k, fn, got in out:
         assert got == int((a * k + a).sum())
         assert fn is lazyir.compile(lazyir.parse(texts[k]), cache=False)
+
+
+def test_iterator_bounds_computed_from_lengths_split_right():
+    # ``len(a) - 1L`` and friends are worked out without the interpreter (which would first
+    # convert the whole vector); wrapping as the IR does
+    text = (
+        "|a: vec[i64]| {result(for(rangeiter(0L, len(a) - 1L, 1L), merger[i64,+], |s, i, x| "
+        "merge(s, lookup(a, i + 1L) - lookup(a, i) * i))), "
+        "result(for(rangeiter(min(len(a), 7L) * 2L, max(len(a), 3L) + 0L, 1L), appender[i64], |s, i, x| merge(s, i)))}"
+    )
+    fn = lazyir.compile(text)
+    a = np.random.default_rng(4).integers(-100, 100, 5001)
+    with lazyir.config.set(scheduler="sync"):
+        want = fn(a)
+    got = fn.run_partitioned((a,), 2, 1, chunking=lambda count: [(0, count // 3), (count // 3, count)])
+    assert got[0] == want[0]
+    np.testing.assert_array_equal(got[1], want[1])

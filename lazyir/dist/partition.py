@@ -304,9 +304,20 @@ def _value(x: n.Expr, env: dict[str, Any], operands: dict[n.Expr, n.Expr] | None
         return _at(env[x.arg], tuple(reversed(path)))
     if x.op == n.LEN and _named(x.src[0]):
         return len(_value(x.src[0], env))
+    if x.op == n.BINOP and x.arg in _INT_OPS and x.ty in _WRAP:
+        # integer arithmetic on lengths and literals (``len(v) - 1L``): here, not in the
+        # interpreter, which would convert every vector argument first
+        a, b = (_value(y, env, operands) for y in x.src)
+        bits = _WRAP[x.ty]
+        return (_INT_OPS[x.arg](int(a), int(b)) + (1 << (bits - 1))) % (1 << bits) - (1 << (bits - 1))
     assert operands is not None
     program = operands[x]  # worked out in ``plan``: |free names| x
     return interpret(program, *[_here(env[nm]) for nm, _ in program.params])
+
+
+#: Integer operators on iterator operands (wrapping, as the IR's arithmetic does).
+_INT_OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "min": min, "max": max}
+_WRAP = {T.I64: 64, T.I32: 32}
 
 
 def _here(value: Any) -> Any:
