@@ -156,13 +156,15 @@ OPS += [operator.lt, operator.le, operator.eq, operator.ne, operator.gt, operato
 @given(frames(), st.sampled_from(OPS), st.sampled_from(NUMERIC), st.sampled_from(NUMERIC))
 def test_series_operators_follow_pandas(df, op, a, b):
     lz = lpd.DataFrame(df)
-    with np.errstate(all="ignore"):
-        want = op(df[a], df[b])
-        want_scalar = op(df[a], 3)
-        want_reflected = op(2.5, df[b])
-    _same(op(lz[a], lz[b]), want)
-    _same(op(lz[a], 3), want_scalar)
-    _same(op(2.5, lz[b]), want_reflected)
+    for x, y, lx, ly in [(df[a], df[b], lz[a], lz[b]), (df[a], 3, lz[a], 3), (2.5, df[b], 2.5, lz[b])]:
+        try:
+            with np.errstate(all="ignore"):
+                want = op(x, y)
+        except TypeError:  # pandas refuses it (bool - bool): so must lazyir, at the call
+            with pytest.raises(TypeError):
+                lazyir.evaluate(op(lx, ly))
+            continue
+        _same(op(lx, ly), want)
 
 
 def test_numpy_functions_on_series_stay_lazy_and_fuse():

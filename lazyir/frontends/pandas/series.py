@@ -133,6 +133,8 @@ class Series(core.Masked):
         ok, value = self._operand(other) if self._lazy() else (False, None)
         if ok and name in ("floordiv", "mod", "divmod") and self.dtype.kind in "iub":
             ok = isinstance(value, (int, np.integer)) and value != 0  # pandas: x // 0 is inf or NaN
+        if ok and name in ("floordiv", "mod") and np.dtype(np.float32) in (self.dtype, getattr(value, "dtype", None)):
+            ok = False  # pandas widens float32 to float64 when a divisor is 0 or NaN: its own rules
         if not ok:
             method = f"__r{name}__" if reflected else f"__{name}__"
             return core.eager_method(self, method, (other,), reason="operand")
