@@ -503,3 +503,21 @@ def test_groupby_and_string_loops_split_across_threads():
     _same(got, want, 1e-9)
     assert lazyir.evaluate(lens) == df.s.str.len().sum()
     assert lazyir.evaluate(hits) == (df.s.str.contains("bc", regex=False) & (df.k > 3)).sum()
+
+
+@settings(max_examples=15)
+@given(frames(), st.booleans())
+def test_renaming_dropping_and_resetting_follow_pandas(df, filtered):
+    lz = lpd.DataFrame(df)
+    if filtered:
+        df, lz = df[df.i32 > 0], lz[lz.i32 > 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", lazyir.EagerFallbackWarning)
+        _same(lz.rename(columns={"f64": "x", "s": "t"}), df.rename(columns={"f64": "x", "s": "t"}))
+        _same(lz.drop(columns=["u8", "s"]), df.drop(columns=["u8", "s"]))
+        _same(lz.reset_index(drop=True), df.reset_index(drop=True))
+        renamed, want = lz.copy(), df.copy()
+        renamed.columns = want.columns = [f"c{k}" for k in range(df.shape[1])]
+        _same(renamed, want)
+    with pytest.raises(ValueError, match="Length mismatch"):
+        lz.columns = ["only one"]

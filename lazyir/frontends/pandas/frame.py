@@ -57,6 +57,40 @@ class DataFrame(core.Masked):
     def columns(self) -> pd.Index:
         return self._columns
 
+    @columns.setter
+    def columns(self, labels: Any) -> None:
+        index = pd.Index(labels)
+        if len(index) != len(self._cols):
+            raise ValueError(
+                f"Length mismatch: Expected axis has {len(self._cols)} elements, new values have {len(index)} elements"
+            )
+        self._columns = index
+
+    def rename(self, mapper: Any = None, *, columns: Any = None, **kw: Any) -> DataFrame:
+        if mapper is not None or kw or not isinstance(columns, dict):
+            return core.eager_method(self, "rename", (mapper,) if mapper is not None else (), dict(kw, columns=columns))
+        labels = [columns.get(c, c) for c in self._columns]
+        return DataFrame._of(self._rows, self._mask, list(self._cols), pd.Index(labels))
+
+    def drop(self, labels: Any = None, *, columns: Any = None, **kw: Any) -> DataFrame:
+        names = columns if columns is not None else labels if kw.get("axis") in (1, "columns") else None
+        rest = {k: v for k, v in kw.items() if k != "axis"}
+        picks = (
+            [self._position(c) for c in (names if isinstance(names, list) else [names])] if names is not None else None
+        )
+        if picks is None or None in picks or rest:
+            return core.eager_method(self, "drop", (labels,) if labels is not None else (), dict(kw, columns=columns))
+        keep = [k for k in range(len(self._cols)) if k not in set(picks)]
+        return DataFrame._of(self._rows, self._mask, [self._cols[k] for k in keep], self._columns[keep])
+
+    def reset_index(self, *, drop: bool = False, **kw: Any) -> DataFrame:
+        if not drop or kw:
+            return core.eager_method(self, "reset_index", (), dict(kw, drop=drop))
+        if self._mask is None:
+            return DataFrame._of(Rows(pd.RangeIndex(len(self._rows))), None, list(self._cols), self._columns)
+        rows, cols = reorder.taken(self, reorder.positions(self))  # the mask is computed now
+        return DataFrame._of(Rows(pd.RangeIndex(len(rows))), None, cols, self._columns)
+
     @property
     def dtypes(self) -> pd.Series:
         return pd.Series([c.dtype for c in self._cols], index=self._columns, dtype=object)
