@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import graph
-from .numpy.array import ndarray, unwrap
+from .numpy.array import lazy_nodes, ndarray, unwrap
 
 
 def evaluate(values: tuple) -> Any:
@@ -15,24 +15,8 @@ def evaluate(values: tuple) -> Any:
     return out[0] if len(out) == 1 else tuple(out)
 
 
-def _nodes(value: Any) -> list[graph.Node]:
-    found: list[graph.Node] = []
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, ndarray):
-            found.append(v._node)
-        elif hasattr(v, "__lazyir_nodes__"):
-            found.extend(v.__lazyir_nodes__())
-        elif isinstance(v, (list, tuple)):
-            stack.extend(reversed(v))
-        elif isinstance(v, dict):
-            stack.extend(reversed(list(v.values())))
-    return found
-
-
 def explain_values(value: Any, passes: Any = None) -> str:
-    nodes = _nodes(value)
+    nodes = lazy_nodes(value)
     if not nodes:
         raise TypeError(f"nothing lazy to explain in {type(value).__name__}")
     todo = [m for m in dict.fromkeys(nodes) if not m.known]

@@ -59,21 +59,7 @@ def unwrap(value: Any) -> Any:
     all computed by one program. Other lazy values take part through two methods:
     ``__lazyir_nodes__()``, the graph nodes they need, and ``__lazyir_value__()``, their value once
     those nodes are known (the pandas frontend's Series and DataFrames)."""
-    found: list[Node] = []
-
-    def collect(v: Any) -> None:
-        if isinstance(v, ndarray):
-            found.append(v._node)
-        elif hasattr(v, "__lazyir_nodes__"):  # another frontend's lazy value (a pandas Series...)
-            found.extend(v.__lazyir_nodes__())
-        elif isinstance(v, (list, tuple)):
-            for x in v:
-                collect(x)
-        elif isinstance(v, dict):
-            for x in v.values():
-                collect(x)
-
-    collect(value)
+    found = lazy_nodes(value)
     if found:
         evaluate(found)
 
@@ -91,6 +77,24 @@ def unwrap(value: Any) -> Any:
         return v
 
     return rebuild(value)
+
+
+def lazy_nodes(value: Any) -> list[Node]:
+    """The graph nodes of the lazy values inside ``value`` (nested lists, tuples, dicts), in
+    order: lazy arrays, and other frontends' values (``__lazyir_nodes__``: a pandas Series...)."""
+    found: list[Node] = []
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, ndarray):
+            found.append(v._node)
+        elif hasattr(v, "__lazyir_nodes__"):
+            found.extend(v.__lazyir_nodes__())
+        elif isinstance(v, (list, tuple)):
+            stack.extend(reversed(v))
+        elif isinstance(v, dict):
+            stack.extend(reversed(list(v.values())))
+    return found
 
 
 def eager_call(name: str, func: Callable[..., Any], args: tuple, kwargs: dict, reason: str = "") -> Any:
