@@ -521,3 +521,16 @@ def test_renaming_dropping_and_resetting_follow_pandas(df, filtered):
         _same(renamed, want)
     with pytest.raises(ValueError, match="Length mismatch"):
         lz.columns = ["only one"]
+
+
+def test_series_setitem_follows_pandas_and_leaves_the_frame():
+    df = pd.DataFrame({"a": np.arange(6.0), "b": np.arange(6)})
+    lz = lpd.DataFrame(df)
+    s, t = lz["a"], df["a"].copy()
+    s[s > 2] = -1.0
+    t[t > 2] = -1.0
+    _same(s, t)
+    _same(lz, df)  # copy-on-write: the frame did not change
+    b = lz["b"]
+    with pytest.raises(TypeError):
+        b[b > 2] = 0.5  # pandas 3: an int64 column does not take 0.5

@@ -170,6 +170,21 @@ class Series(core.Masked):
             return Series._of(self._rows, rows, self._col, self._name)
         return core.eager_method(self, "__getitem__", (key,), reason="index")
 
+    def __setitem__(self, key: Any, value: Any) -> None:
+        """``s[mask] = scalar`` lazily (pandas' dtype rules, as ``mask``); other keys on pandas.
+        Copy-on-write: the frame this Series came from is not changed."""
+        fits = self._lazy() and _scalar(value) and core.replaced_dtype(self.dtype, value) == self.dtype
+        rows = self._row_mask(key) if fits else None  # pandas 3 refuses values the dtype cannot hold
+        if rows is not None and self._mask is None:
+            out = self.mask(Series._of(self._rows, None, rows, None), value)
+            if out._lazy():
+                self._set(out._rows, out._mask, out._col, self._name)
+                return
+        series = self.to_pandas()
+        series[core.to_pandas(key)] = core.to_pandas(value)
+        core.fallback.note("Series.__setitem__", "key")
+        self._set(Rows(series.index), None, core.column_of(series), series.name)
+
     def _row_mask(self, key: Any) -> ndarray | None:
         """The mask a boolean key leaves (with this object's mask), or ``None``."""
         if isinstance(key, Series):
