@@ -247,6 +247,7 @@ def take_rows(x: ndarray, index: Any, trusted: bool = False) -> ndarray:
 
 def _gather_rows(node: Node, flat: np.ndarray, index_shape: tuple | None = None) -> Node:
     """The rows ``flat`` (in-bounds int64 positions) of ``node``, lazily."""
+    flat = np.ascontiguousarray(flat, dtype=np.int64)  # once: a strided leaf is copied per program
     inner = loops.size_of(node.shape[1:])
     shape = (index_shape if index_shape is not None else flat.shape) + node.shape[1:]
     rows = Node.leaf(flat)

@@ -59,8 +59,10 @@ def merge(left: Any, right: Any, **kw: Any) -> Any:
     keys = _keys([left._cols[p] for p in lpos], [right._cols[p] for p in rpos])
     if keys is None:
         return core.eager("merge", pd.merge, (left, right), kw, "key dtypes")
-    pairs = _pairs(keys[0], left._mask, keys[1], right._mask, how == "left")
-    li, ri = pairs["f0"], pairs["f1"]
+    pairs = _dense_pairs(keys[0], left._mask, keys[1], right._mask, how == "left")
+    if pairs is None:
+        pairs = _pairs(keys[0], left._mask, keys[1], right._mask, how == "left")
+    li, ri = np.ascontiguousarray(pairs["f0"]), np.ascontiguousarray(pairs["f1"])
     dropped = set(rpos) if left_on == right_on else set()
     _, lcols = reorder.taken(left, li)
     cols = lcols + [_gather(right._cols[k], ri) for k in range(len(right._cols)) if k not in dropped]
@@ -151,6 +153,63 @@ def _pairs(lkeys: list[ndarray], lmask: ndarray | None, rkeys: list[ndarray], rm
 
 def _func(body: n.Expr) -> n.Expr:
     return n.lam([("b", None), ("i", None), ("e", None)], body)
+
+
+#: A dense table may have this many slots per right row (ids with gaps).
+_DENSITY = 4
+
+
+def _dense_pairs(
+    lkeys: list[ndarray], lmask: ndarray | None, rkeys: list[ndarray], rmask: ndarray | None, outer: bool
+) -> np.ndarray | None:
+    """The pairs through a direct-address table when the key is one integer column whose right
+    values span a small range (ids): the right rows grouped by key (a stable sort, so each key's
+    rows stay in order) and, per key, where its group starts. The probe is then a plain loop of
+    lookups over the left rows, which the runtime splits across threads. ``None``: not such keys."""
+    if len(rkeys) != 1 or rkeys[0].dtype.kind not in "iu":
+        return None
+    rk = np.asarray(unwrap(rkeys[0]))
+    rows = np.arange(len(rk)) if rmask is None else np.flatnonzero(np.asarray(unwrap(rmask)))
+    keys = rk[rows].astype(np.int64)
+    if len(keys) == 0 or keys.max() - keys.min() > _DENSITY * len(keys) + 1024:
+        return None
+    low = int(keys.min())
+    order = np.argsort(keys - low, kind="stable")
+    start = np.zeros(int(keys.max()) - low + 2, dtype=np.int64)
+    np.cumsum(np.bincount(keys - low, minlength=len(start) - 1), out=start[1:])
+    sorted_rows = rows[order].astype(np.int64)
+    table = [wrap_array(start), wrap_array(sorted_rows)]
+    left = lkeys[0].astype(np.int64) if lkeys[0].dtype != np.int64 else lkeys[0]
+    inputs = [left._node] + ([lmask._node] if lmask is not None else []) + [t._node for t in table]
+    span = len(start) - 1
+
+    def build(args: list[n.Expr]) -> n.Expr:
+        starts, picks = args[-2:]
+        i, e = n.ident("i"), n.ident("e")
+        key = e if lmask is None else n.getfield(e, 0)
+        slot = n.binop("-", key, n.lit(low, T.I64))
+        inside = n.binop("&&", n.binop(">=", slot, n.lit(0, T.I64)), n.binop("<", slot, n.lit(span, T.I64)))
+        first = n.call("lookup", starts, slot)
+        stop = n.call("lookup", starts, n.binop("+", slot, n.lit(1, T.I64)))
+        matches = n.merge(n.ident("c"), n.make_struct(i, n.ident("j")))
+        each = n.for_(
+            [n.iter_(picks, first, stop, n.lit(1, T.I64))],
+            n.ident("b"),
+            n.lam([("c", None), ("q", None), ("j", None)], matches),
+        )
+        b = n.ident("b")
+        miss = n.merge(b, n.make_struct(i, n.lit(-1, T.I64))) if outer else b
+        if outer:  # a key in range without rows is a miss too
+            each = n.if_(n.binop("<", first, stop), each, miss)
+        body = n.if_(inside, each, miss)
+        if lmask is not None:
+            body = n.if_(n.getfield(e, 1), body, b)
+        pair = T.Struct((T.I64, T.I64))
+        loop = n.for_(args[:-2], n.new_builder(T.Appender(pair)), n.lam([("b", None), ("i", None), ("e", None)], body))
+        return n.result(loop)
+
+    node = Node(inputs, build, core.compiled(build), np.dtype(object), (0,), "merge")
+    return np.asarray(unwrap(ndarray(node)))
 
 
 def _gather(col: Any, rows: np.ndarray) -> Any:
