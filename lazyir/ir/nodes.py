@@ -122,11 +122,12 @@ def _key_arg(arg: Any) -> Any:
 class Expr:
     """An immutable, interned IR node. Build with ``Expr(op, src, arg, ty)``."""
 
-    # ``_fv`` and ``_wm`` cache analyses (free names, fresh-name watermark) on the node itself:
-    # nodes are immutable, so the cache never goes stale (see ``analysis.memo_fold``).
+    # ``_fv``, ``_wm``, ``_fl`` and ``_fb`` cache analyses (free names, fresh-name watermark, flags
+    # such as "may fail", free builder names) on the node itself: nodes are immutable, so the
+    # cache never goes stale (see ``analysis.memo_fold``).
     # Equality and hashing are object identity, Python's own (interning makes equal nodes one
     # object); a ``__hash__`` written in Python would cost a call per dictionary lookup.
-    __slots__ = ("op", "src", "arg", "ty", "_fv", "_wm", "__weakref__")
+    __slots__ = ("op", "src", "arg", "ty", "_fv", "_wm", "_fl", "_fb", "__weakref__")
 
     op: str
     src: tuple[Expr, ...]
@@ -145,7 +146,9 @@ class Expr:
                 arg = math.nan  # one NaN: payload and sign are not part of the IR
             key = (op, (), _key_arg(arg), ty)
         else:
-            key = (op, tuple(map(id, src)), arg, ty)
+            if type(src) is not tuple:
+                src = tuple(src)
+            key = (op, src, arg, ty)
         ref = _INTERNED.get(key)
         if ref is not None:
             node = ref()
@@ -153,11 +156,13 @@ class Expr:
                 return node
         node = object.__new__(cls)
         _set_op(node, op)
-        _set_src(node, tuple(src))
+        _set_src(node, src)
         _set_arg(node, arg)
         _set_ty(node, ty)
         _set_fv(node, None)
         _set_wm(node, None)
+        _set_fl(node, None)
+        _set_fb(node, None)
         ref = _Ref(node, _forget)
         ref.key = key
         _INTERNED[key] = ref
@@ -216,7 +221,7 @@ def _forget(ref: _Ref) -> None:
 
 
 _set_op, _set_src, _set_arg, _set_ty = (Expr.__dict__[f].__set__ for f in ("op", "src", "arg", "ty"))
-_set_fv, _set_wm = (Expr.__dict__[f].__set__ for f in ("_fv", "_wm"))
+_set_fv, _set_wm, _set_fl, _set_fb = (Expr.__dict__[f].__set__ for f in ("_fv", "_wm", "_fl", "_fb"))
 
 
 def _to_table(root: Expr) -> list[tuple[str, tuple[int, ...], Any, Type | None]]:

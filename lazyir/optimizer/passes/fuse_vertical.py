@@ -132,6 +132,21 @@ class _Binders:
         return found
 
 
+class _Index:
+    """The fused loop's index variable, made when first read (most maps ignore their index)."""
+
+    __slots__ = ("name", "_ident")
+
+    def __init__(self, name: str):
+        self.name = name
+        self._ident: n.Expr | None = None
+
+    def __call__(self) -> n.Expr:
+        if self._ident is None:
+            self._ident = n.ident(self.name, T.I64)
+        return self._ident
+
+
 class _Consumer:
     """The consumer loop's body as a function of (builder expression, element, index)."""
 
@@ -142,8 +157,8 @@ class _Consumer:
         self.fresh = fresh
         self.uses_index = self.iname in self.free
 
-    def apply(self, builder: n.Expr, elem: n.Expr, index: n.Expr) -> n.Expr:
-        """The consumer's body with its parameters bound to ``builder``, ``elem`` and ``index``.
+    def apply(self, builder: n.Expr, elem: n.Expr, index: _Index) -> n.Expr:
+        """The consumer's body with its parameters bound to ``builder``, ``elem`` and ``index()``.
 
         The parameters are bound with ``let``s rather than substituted, so the consumer's body is
         never rebuilt: fusing a chain costs each step the size of the (small) producer only. A value
@@ -152,7 +167,9 @@ class _Consumer:
         if self.bname not in free:
             raise _NoFuse  # the consumer drops its builder: not a shape we thread
         binds = []
-        for nm, v in ((self.iname, index), (self.ename, elem), (self.bname, builder)):
+        if self.uses_index and index.name != self.iname:
+            binds.append((self.iname, index()))
+        for nm, v in ((self.ename, elem), (self.bname, builder)):
             # the element is bound even when the consumer ignores it if computing it can fail:
             # the producer's errors must survive fusion; `let x = x` is left out
             if (nm in free or (nm == self.ename and can_fail(v))) and not (v.op == n.IDENT and v.arg == nm):
@@ -170,7 +187,7 @@ class _Consumer:
         return _wrap_lets(temps, body)
 
 
-def _thread(p: n.Expr, bname: str, new_b: n.Expr, consumer: _Consumer, index: n.Expr) -> n.Expr:
+def _thread(p: n.Expr, bname: str, new_b: n.Expr, consumer: _Consumer, index: _Index) -> n.Expr:
     """The producer body ``p`` with its builder ``bname`` replaced by the consumer's builder and
     each ``merge(x, v)`` into it by the consumer's body applied to ``v``."""
     if p.op == n.IDENT and p.arg == bname:
@@ -209,21 +226,24 @@ class _Loop:
     into it one after the other, and the loop node is built once at the end (the loops between
     the steps are never made)."""
 
-    __slots__ = ("iters", "builder", "params", "body", "_index", "_builder_var", "_fresh")
+    __slots__ = ("iters", "builder", "params", "body", "_builder_var", "_fresh")
 
     def __init__(self, e: n.Expr):
         iters, self.builder, func = n.for_parts(e)
         self.iters: tuple[n.Expr, ...] = iters
         self.params: tuple[tuple[str, T.Type], ...] = func.params
         self.body: n.Expr = func.body
-        self._index: n.Expr | None = None
         self._builder_var: n.Expr | None = None
         self._fresh: Fresh | None = None
 
-    def update(self, iters: tuple[n.Expr, ...], params: tuple[tuple[str, T.Type], ...], body: n.Expr) -> None:
-        """The loop after a fusion step."""
+    def update(
+        self, iters: tuple[n.Expr, ...], params: tuple[tuple[str, T.Type], ...], body: n.Expr, fresh_kept: bool = False
+    ) -> None:
+        """The loop after a fusion step (``fresh_kept``: the step's last fresh name is bound in the
+        new loop, which has no name numbered higher, so the counter stays exact without a scan)."""
         self.iters, self.params, self.body = iters, params, body
-        self._fresh = None
+        if not fresh_kept:
+            self._fresh = None
 
     def fresh(self, base: str) -> str:
         """A name fresh in the loop as it is (what ``Fresh(loop)`` gives), the names scanned on
@@ -231,12 +251,6 @@ class _Loop:
         if self._fresh is None:
             self._fresh = Fresh(self.builder, self.body, *self.iters, *(n.ident(p) for p, _ in self.params))
         return self._fresh(base)
-
-    def index(self, name: str) -> n.Expr:
-        """The index variable ``name`` (one node for the whole chain, usually)."""
-        if self._index is None or self._index.arg != name:
-            self._index = n.ident(name, T.I64)
-        return self._index
 
     def builder_var(self, name: str, ty: T.Type) -> n.Expr:
         """The builder variable ``name`` (one node for the whole chain, usually)."""
@@ -249,16 +263,16 @@ class _Loop:
         return _for(self.iters, self.builder, _lam(list(self.params), self.body))
 
 
-def fuse_single(e: n.Expr, binders: _Binders | None = None) -> n.Expr | None:
-    """``for(result(P), B, C)`` with P an appender loop (map, filter, ...) -> one loop; then the
-    producers of P's iterator in turn, as long as they fuse (a chain fuses in one call)."""
+def fuse_loop(e: n.Expr, binders: _Binders | None = None) -> n.Expr | None:
+    """``for(result(P), B, C)`` with P an appender loop (map, filter, ...), or a zip of such maps,
+    -> one loop; then the producers of that loop's iterators in turn, as long as they fuse (a chain
+    fuses in one call, the loop built once at the end)."""
     loop = _Loop(e)
     binders = binders or _Binders()
-    if not _fuse_producer(loop, binders):
-        return None
-    while _fuse_producer(loop, binders):
-        pass
-    return loop.build()
+    fused = False
+    while _fuse_producer(loop, binders) or _fuse_zip(loop):
+        fused = True
+    return loop.build() if fused else None
 
 
 def _fuse_producer(loop: _Loop, binders: _Binders) -> bool:
@@ -291,27 +305,30 @@ def _fuse_producer(loop: _Loop, binders: _Binders) -> bool:
         body = _rename_binders(body, avoid | {nb, ni, nx}, fresh, binders)
     new_b = loop.builder_var(nb, consumer.bty)
     try:
-        threaded = _thread(body, pb, new_b, consumer, loop.index(ni))
+        threaded = _thread(body, pb, new_b, consumer, _Index(ni))
     except _NoFuse:
+        loop.update(loop.iters, loop.params, loop.body)  # unchanged, but names may have been used up
         return False
     loop.update(piters, ((nb, consumer.bty), (ni, T.I64), (nx, pxty)), threaded)
     return True
 
 
-def fuse_zip(e: n.Expr) -> n.Expr | None:
+def _fuse_zip(loop: _Loop) -> bool:
     """``for(zip(..., result(map), ...), B, C)``: each zipped map's iterators join the zip."""
-    iters, builder, func = n.for_parts(e)
+    iters = loop.iters
     if len(iters) < 2:
-        return None
+        return False
     maps = {}
     for k, it in enumerate(iters):
         prod = _producer(it.src[0]) if it.arg == "vec" else None
         if prod is not None and (shape := peel_map(prod)) is not None:
             maps[k] = (prod, shape)
     if not maps:
-        return None
-    fresh = Fresh(e)
-    consumer = _Consumer(func.params, func.body, fresh)
+        return False
+    fresh = loop.fresh
+    consumer = _Consumer(loop.params, loop.body, fresh)
+    if consumer.bname not in consumer.free:
+        return False  # the consumer drops its builder: not a shape we thread
     new_iters: list[n.Expr] = []
     slots: list[tuple[int, int]] = []  # per original component: (first position, count)
     for k, it in enumerate(iters):
@@ -326,7 +343,8 @@ def fuse_zip(e: n.Expr) -> n.Expr | None:
     elem_types = [it.ty.elem for it in new_iters]  # type: ignore[union-attr]
     elem_ty = elem_types[0] if len(elem_types) == 1 else T.Struct(tuple(elem_types))
     nb, ni, ne = fresh(consumer.bname), fresh("i"), fresh("e")
-    e_new, i_new = n.ident(ne, elem_ty), n.ident(ni, T.I64)
+    e_new = n.ident(ne, elem_ty)
+    index = _Index(ni)
 
     def part(pos: int) -> n.Expr:
         return e_new if len(elem_types) == 1 else _getfield(e_new, where[pos])
@@ -339,15 +357,62 @@ def fuse_zip(e: n.Expr) -> n.Expr | None:
             continue
         prod, (plets, value) = maps[k]
         (_, _), (pi, _), (px, pxty) = n.for_parts(prod)[2].params
-        x = part(pos) if count == 1 else _struct([part(pos + j) for j in range(count)])
-        computed = substitute(_wrap_lets(plets, value), {pi: i_new, px: x})
+        parts = [part(pos + j) for j in range(count)]
+        computed = _read_element(_wrap_lets(plets, value), pi, index, px, parts)
         var = fresh("v")
         lets.append((var, computed))
         comps.append(n.ident(var, iters[k].ty.elem))  # type: ignore[union-attr]
     elem = comps[0] if len(comps) == 1 else _struct(comps)
-    body = _wrap_lets(lets, consumer.apply(n.ident(nb, consumer.bty), elem, i_new))
-    lam = _lam([(nb, consumer.bty), (ni, T.I64), (ne, elem_ty)], body)
-    return _for(new_iters, builder, lam)
+    body = _wrap_lets(lets, consumer.apply(n.ident(nb, consumer.bty), elem, index))
+    loop.update(tuple(new_iters), ((nb, consumer.bty), (ni, T.I64), (ne, elem_ty)), body, fresh_kept=True)
+    return True
+
+
+def _read_element(body: n.Expr, pi: str, index: _Index, px: str, parts: list[n.Expr]) -> n.Expr:
+    """``body`` (a zipped map's lets and value) reading its index ``pi`` as ``index()`` and its
+    element ``px`` as ``parts`` (one, or the fields of a struct): ``substitute`` (the new names
+    are fresh in ``body``), but ``px.$k`` becomes the k-th part itself when the parts are fields
+    of the fused loop's element, what ``fold`` would make of ``{parts}.$k``."""
+    fv = free_vars(body)
+    if pi not in fv and px not in fv:
+        return body
+    if len(parts) > 1 and all(p.op == n.GETFIELD for p in parts):
+        try:
+            return _read_fields(body, pi, index, px, parts)
+        except _Rebound:
+            pass
+    return substitute(body, {pi: index(), px: parts[0] if len(parts) == 1 else _struct(parts)})
+
+
+class _Rebound(Exception):
+    """A binder inside a zipped map's body rebinds its index or element name."""
+
+
+def _read_fields(body: n.Expr, pi: str, index: _Index, px: str, parts: list[n.Expr]) -> n.Expr:
+    memo: dict[n.Expr, n.Expr] = {}
+    whole: list[n.Expr] = []
+
+    def go(y: n.Expr) -> n.Expr:
+        fv = free_vars(y)
+        if pi not in fv and px not in fv:
+            return y
+        op = y.op
+        if op == n.IDENT:
+            if y.arg == pi:
+                return index()
+            if not whole:
+                whole.append(_struct(parts))
+            return whole[0]
+        if op == n.GETFIELD and y.src[0].op == n.IDENT and y.src[0].arg == px:
+            return parts[y.arg]
+        if (op == n.LET and y.arg in (pi, px)) or (op == n.LAMBDA and any(p in (pi, px) for p, _ in y.arg)):
+            raise _Rebound
+        out = memo.get(y)
+        if out is None:
+            out = memo[y] = n.Expr(op, tuple([go(c) for c in y.src]), y.arg, y.ty)
+        return out
+
+    return go(body)
 
 
 def _canonical_zip(iters: list[n.Expr]) -> tuple[list[n.Expr], list[int]]:
@@ -429,10 +494,8 @@ class _TopDown:
             return done
         x = e
         if x.op == n.FOR:
-            while True:
-                y = fuse_single(x, self.binders) or fuse_zip(x)
-                if y is None:
-                    break
+            y = fuse_loop(x, self.binders)
+            if y is not None:
                 x = retype(y)
         src = tuple([self.go(s) for s in x.src])
         if src != x.src:
