@@ -263,8 +263,9 @@ def has_loop(e: n.Expr) -> bool:
 
 
 # Facts about a node and everything under it, a bit each, folded once per node into its ``_fl``
-# slot: ``can_fail`` and ``has_loop`` share the walk.
-_FAILS, _LOOP = 1, 2
+# slot: ``can_fail`` and ``has_loop`` share the walk, and ``_BUILDER_NAME`` (some name in it may
+# hold a builder) spares ``removable`` the ``free_builders`` walk for most expressions.
+_FAILS, _LOOP, _BUILDER_NAME = 1, 2, 4
 
 
 def _flags(e: n.Expr) -> int:
@@ -276,6 +277,8 @@ def _node_flags(x: n.Expr, children: list[int]) -> int:
     fl = _FAILS if _fails_itself(x) else 0
     if x.op == n.FOR:
         fl |= _LOOP
+    elif x.op == n.IDENT and (x.ty is None or _holds_builder(x.ty)):
+        fl |= _BUILDER_NAME
     for c in children:
         fl |= c
     return fl
@@ -353,4 +356,5 @@ def _holds_builder(ty: Type) -> bool:
 def removable(e: n.Expr) -> bool:
     """Whether evaluating ``e`` can be skipped when its value is not used: it cannot fail and
     merges into no builder from outside (``can_fail``, ``free_builders``)."""
-    return not can_fail(e) and not free_builders(e)
+    fl = _flags(e)
+    return not fl & _FAILS and (not fl & _BUILDER_NAME or not free_builders(e))

@@ -119,6 +119,9 @@ def _key_arg(arg: Any) -> Any:
     return arg
 
 
+_SAME: Any = object()  # ``Expr.replace``: the field is kept
+
+
 class Expr:
     """An immutable, interned IR node. Build with ``Expr(op, src, arg, ty)``."""
 
@@ -185,11 +188,14 @@ class Expr:
 
         return to_text(self)
 
-    def replace(self, **changes: Any) -> Expr:
+    def replace(self, *, op: Any = _SAME, src: Any = _SAME, arg: Any = _SAME, ty: Any = _SAME) -> Expr:
         """A node like this one with some of ``op, src, arg, ty`` changed."""
-        fields = {"op": self.op, "src": self.src, "arg": self.arg, "ty": self.ty}
-        fields.update(changes)
-        return Expr(**fields)
+        return Expr(
+            self.op if op is _SAME else op,
+            self.src if src is _SAME else src,
+            self.arg if arg is _SAME else arg,
+            self.ty if ty is _SAME else ty,
+        )
 
     # Readable accessors used across the code base.
     @property

@@ -46,6 +46,7 @@ from .fuse_vertical import peel_map
 LAZY, REPEATED, NOT_LOOPED = 1, 2, 4
 
 Uses = dict[str, tuple[int, int]]  # name -> (number of uses, capped at 2; flags)
+_NO_USES: Uses = {}  # shared by every node that uses no name (answers are never mutated)
 
 
 def _add(into: Uses, name: str, count: int, flags: int) -> None:
@@ -120,7 +121,7 @@ class _Inliner:
                 kept.append((x, name, value))
         out = pending.apply(body, self.uses)
         for x, name, value in reversed(kept):
-            out = x.replace(src=(value, out), arg=name)
+            out = n.Expr(n.LET, (value, out), name, x.ty)
         return out
 
     def uses(self, e: n.Expr) -> Uses:
@@ -132,9 +133,7 @@ class _Inliner:
             return done
         out: Uses
         if not e.src:
-            out = {e.arg: (1, NOT_LOOPED)} if e.op == n.IDENT else {}
-        elif e.op == n.IDENT:
-            out = {e.arg: (1, NOT_LOOPED)}
+            out = {e.arg: (1, NOT_LOOPED)} if e.op == n.IDENT else _NO_USES
         elif e.op in (n.ITER, n.LEN) and e.src[0].op == n.IDENT and (e.op == n.LEN or e.arg == "vec"):
             out = {e.src[0].arg: (1, 0)}
         elif e.op == n.LAMBDA:
@@ -142,7 +141,9 @@ class _Inliner:
             out = {k: (count, LAZY | REPEATED) for k, (count, _) in self.uses(e.body).items() if k not in params}
         else:
             parts = [(k, u) for k, u in enumerate(map(self.uses, e.src)) if u]
-            if len(parts) == 1 and e.op not in (n.IF, n.LET):
+            if not parts:
+                out = _NO_USES
+            elif len(parts) == 1 and e.op not in (n.IF, n.LET):
                 out = parts[0][1]  # shared: one operand uses names
             else:
                 out = {}
