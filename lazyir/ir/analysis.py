@@ -71,7 +71,7 @@ def free_vars(e: n.Expr) -> frozenset[str]:
 
 
 _NONE: frozenset[str] = frozenset()
-_set_fv = n.Expr.__dict__["_fv"].__set__
+_set_fv = n._Fields.__dict__["_fv"].__set__
 
 
 def walk(e: n.Expr) -> Iterator[n.Expr]:

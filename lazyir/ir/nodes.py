@@ -122,15 +122,27 @@ def _key_arg(arg: Any) -> Any:
 _SAME: Any = object()  # ``Expr.replace``: the field is kept
 
 
-class Expr:
-    """An immutable, interned IR node. Build with ``Expr(op, src, arg, ty)``."""
+class _Fields:
+    """The fields of a node. ``_Draft`` and ``Expr`` share them: a node is made a ``_Draft``, whose
+    fields plain attribute stores set (several times cheaper than calling slot descriptors), and
+    then becomes an ``Expr``, which refuses stores."""
 
     # ``_fv``, ``_wm``, ``_fl`` and ``_fb`` cache analyses (free names, fresh-name watermark, flags
     # such as "may fail", free builder names) on the node itself: nodes are immutable, so the
     # cache never goes stale (see ``analysis.memo_fold``).
+    __slots__ = ("op", "src", "arg", "ty", "_fv", "_wm", "_fl", "_fb", "__weakref__")
+
+
+class _Draft(_Fields):
+    __slots__ = ()
+
+
+class Expr(_Fields):
+    """An immutable, interned IR node. Build with ``Expr(op, src, arg, ty)``."""
+
     # Equality and hashing are object identity, Python's own (interning makes equal nodes one
     # object); a ``__hash__`` written in Python would cost a call per dictionary lookup.
-    __slots__ = ("op", "src", "arg", "ty", "_fv", "_wm", "_fl", "_fb", "__weakref__")
+    __slots__ = ()
 
     op: str
     src: tuple[Expr, ...]
@@ -147,25 +159,23 @@ class Expr:
         if op == LIT:
             if isinstance(arg, float) and math.isnan(arg):
                 arg = math.nan  # one NaN: payload and sign are not part of the IR
-            key = (op, (), _key_arg(arg), ty)
+            key = (op, (), _key_arg(arg), None if ty is None else ty._id)
         else:
             if type(src) is not tuple:
                 src = tuple(src)
-            key = (op, src, arg, ty)
+            key = (op, src, arg, None if ty is None else ty._id)
         ref = _INTERNED.get(key)
         if ref is not None:
             node = ref()
             if node is not None:
                 return node
-        node = object.__new__(cls)
-        _set_op(node, op)
-        _set_src(node, src)
-        _set_arg(node, arg)
-        _set_ty(node, ty)
-        _set_fv(node, None)
-        _set_wm(node, None)
-        _set_fl(node, None)
-        _set_fb(node, None)
+        node = object.__new__(_Draft)
+        node.op = op
+        node.src = src
+        node.arg = arg
+        node.ty = ty
+        node._fv = node._wm = node._fl = node._fb = None
+        node.__class__ = cls
         ref = _Ref(node, _forget)
         ref.key = key
         _INTERNED[key] = ref
@@ -224,10 +234,6 @@ class _Ref(weakref.ref):
 def _forget(ref: _Ref) -> None:
     if _INTERNED.get(ref.key) is ref:
         del _INTERNED[ref.key]
-
-
-_set_op, _set_src, _set_arg, _set_ty = (Expr.__dict__[f].__set__ for f in ("op", "src", "arg", "ty"))
-_set_fv, _set_wm, _set_fl, _set_fb = (Expr.__dict__[f].__set__ for f in ("_fv", "_wm", "_fl", "_fb"))
 
 
 def _to_table(root: Expr) -> list[tuple[str, tuple[int, ...], Any, Type | None]]:
