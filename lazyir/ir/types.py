@@ -181,6 +181,19 @@ class Struct(Type):
         return bool(self.fields) and all(f.is_builder for f in self.fields)
 
 
+_STRUCTS: dict[tuple[int, ...], Struct] = {}
+
+
+def struct_of(fields: tuple[Type, ...]) -> Struct:
+    """``Struct(fields)``, made once per distinct field list (making a type hashes it, which costs
+    more than finding it made; passes build struct types at every step)."""
+    key = tuple([f._id for f in fields])  # type: ignore[attr-defined]
+    found = _STRUCTS.get(key)
+    if found is None:
+        found = _STRUCTS[key] = Struct(fields)
+    return found
+
+
 @_hash_once
 @dataclass(frozen=True, slots=True)
 class Dict(Type):

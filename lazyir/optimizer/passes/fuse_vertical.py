@@ -78,7 +78,7 @@ def _for(iters: tuple[n.Expr, ...] | list[n.Expr], builder: n.Expr, func: n.Expr
 
 
 def _struct(fields: list[n.Expr]) -> n.Expr:
-    return n.Expr(n.STRUCT, tuple(fields), None, T.Struct(tuple(f.ty for f in fields)))  # type: ignore[misc]
+    return n.Expr(n.STRUCT, tuple(fields), None, T.struct_of(tuple([f.ty for f in fields])))  # type: ignore[misc]
 
 
 def _getfield(e: n.Expr, index: int) -> n.Expr:
@@ -341,7 +341,7 @@ def _fuse_zip(loop: _Loop) -> bool:
             new_iters.append(it)
     new_iters, where = _canonical_zip(new_iters)
     elem_types = [it.ty.elem for it in new_iters]  # type: ignore[union-attr]
-    elem_ty = elem_types[0] if len(elem_types) == 1 else T.Struct(tuple(elem_types))
+    elem_ty = elem_types[0] if len(elem_types) == 1 else T.struct_of(tuple(elem_types))
     nb, ni, ne = fresh(consumer.bname), fresh("i"), fresh("e")
     e_new = n.ident(ne, elem_ty)
     index = _Index(ni)

@@ -197,12 +197,16 @@ class _Pending:
 
     def apply(self, e: n.Expr, free: Callable[[n.Expr], Collection[str]]) -> n.Expr:
         """``e`` with the pending replacements substituted (``free``: free names of a node)."""
-        mapping = {name: self.repl[name] for name in free(e) if name in self.repl}
-        if not mapping:
-            return e
-        out = _substitute_plain(e, mapping, free)
-        if out is None:
-            out = substitute(e, mapping)
+        out = self.repl.get(e.arg) if e.op == n.IDENT else None
+        if out is not None and out.ty is not None:  # a name, often a builder passed on: no walk
+            mapping = {e.arg: out}
+        else:
+            mapping = {name: self.repl[name] for name in free(e) if name in self.repl}
+            if not mapping:
+                return e
+            out = _substitute_plain(e, mapping, free)
+            if out is None:
+                out = substitute(e, mapping)
         for name in mapping:
             if name in self.single:
                 self.unbind(name)
