@@ -139,12 +139,20 @@ class _Inliner:
         elif e.op == n.LAMBDA:
             params = {p for p, _ in e.params}
             out = {k: (count, LAZY | REPEATED) for k, (count, _) in self.uses(e.body).items() if k not in params}
+        elif len(e.src) == 1:
+            out = self.uses(e.src[0])  # shared
         else:
             parts = [(k, u) for k, u in enumerate(map(self.uses, e.src)) if u]
             if not parts:
                 out = _NO_USES
-            elif len(parts) == 1 and e.op not in (n.IF, n.LET):
-                out = parts[0][1]  # shared: one operand uses names
+            elif e.op not in (n.IF, n.LET):
+                out = parts[0][1]  # shared when one operand uses names
+                if len(parts) > 1:
+                    out = dict(out)
+                    for _, u in parts[1:]:
+                        for name, use in u.items():
+                            old = out.get(name)
+                            out[name] = use if old is None else (min(2, old[0] + use[0]), old[1] | use[1])
             else:
                 out = {}
                 for k, u in parts:
