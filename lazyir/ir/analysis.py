@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import TypeVar
 
 from . import nodes as n
@@ -259,13 +259,20 @@ def can_fail(e: n.Expr) -> bool:
 
 def has_loop(e: n.Expr) -> bool:
     """Whether ``e`` contains a ``for`` loop (lambda bodies included)."""
-    return bool(_flags(e) & _LOOP)
+    return bool(_flags(e) & _OP_BIT[n.FOR])
+
+
+def contains(e: n.Expr, ops: Iterable[str]) -> bool:
+    """Whether some node of ``e`` has one of the constructs ``ops`` (lambda bodies included)."""
+    return bool(_flags(e) & sum(_OP_BIT[op] for op in set(ops)))
 
 
 # Facts about a node and everything under it, a bit each, folded once per node into its ``_fl``
-# slot: ``can_fail`` and ``has_loop`` share the walk, and ``_BUILDER_NAME`` (some name in it may
-# hold a builder) spares ``removable`` the ``free_builders`` walk for most expressions.
-_FAILS, _LOOP, _BUILDER_NAME = 1, 2, 4
+# slot: which constructs occur in it (``contains``), whether it may fail (``can_fail``), and
+# whether some name in it may hold a builder (which spares ``removable`` the ``free_builders``
+# walk for most expressions).
+_FAILS, _BUILDER_NAME = 1, 2
+_OP_BIT = {op: 4 << k for k, op in enumerate(n.ALL_OPS)}
 
 
 def _flags(e: n.Expr) -> int:
@@ -274,10 +281,8 @@ def _flags(e: n.Expr) -> int:
 
 
 def _node_flags(x: n.Expr, children: list[int]) -> int:
-    fl = _FAILS if _fails_itself(x) else 0
-    if x.op == n.FOR:
-        fl |= _LOOP
-    elif x.op == n.IDENT and (x.ty is None or _holds_builder(x.ty)):
+    fl = _OP_BIT[x.op] | (_FAILS if _fails_itself(x) else 0)
+    if x.op == n.IDENT and (x.ty is None or _holds_builder(x.ty)):
         fl |= _BUILDER_NAME
     for c in children:
         fl |= c

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from ...ir import nodes as n
 from ...ir import types as T
-from ...ir.analysis import Fresh, bound_names, can_fail, free_vars, substitute
+from ...ir.analysis import Fresh, bound_names, can_fail, contains, free_vars, substitute
 from ...ir.deep import run_deep
 from ..pipeline import register
 from ..rewrite import RuleSet, retype
@@ -226,22 +226,32 @@ class _Loop:
     into it one after the other, and the loop node is built once at the end (the loops between
     the steps are never made)."""
 
-    __slots__ = ("iters", "builder", "params", "body", "_builder_var", "_fresh")
+    __slots__ = ("iters", "builder", "params", "body", "settled", "_builder_var", "_fresh")
 
     def __init__(self, e: n.Expr):
         iters, self.builder, func = n.for_parts(e)
         self.iters: tuple[n.Expr, ...] = iters
         self.params: tuple[tuple[str, T.Type], ...] = func.params
         self.body: n.Expr = func.body
+        #: Whether the body has nothing for the pass to do (no loop, ``len`` or ``lookup``), so
+        #: the fused loop's body need not be walked: kept up to date as producers fuse in.
+        self.settled = _settled(self.body)
         self._builder_var: n.Expr | None = None
         self._fresh: Fresh | None = None
 
     def update(
-        self, iters: tuple[n.Expr, ...], params: tuple[tuple[str, T.Type], ...], body: n.Expr, fresh_kept: bool = False
+        self,
+        iters: tuple[n.Expr, ...],
+        params: tuple[tuple[str, T.Type], ...],
+        body: n.Expr,
+        settled: bool,
+        fresh_kept: bool = False,
     ) -> None:
-        """The loop after a fusion step (``fresh_kept``: the step's last fresh name is bound in the
-        new loop, which has no name numbered higher, so the counter stays exact without a scan)."""
+        """The loop after a fusion step (``settled``: what the step added has nothing for the
+        pass to do; ``fresh_kept``: the step's last fresh name is bound in the new loop, which has
+        no name numbered higher, so the counter stays exact without a scan)."""
         self.iters, self.params, self.body = iters, params, body
+        self.settled = self.settled and settled
         if not fresh_kept:
             self._fresh = None
 
@@ -263,16 +273,21 @@ class _Loop:
         return _for(self.iters, self.builder, _lam(list(self.params), self.body))
 
 
-def fuse_loop(e: n.Expr, binders: _Binders | None = None) -> n.Expr | None:
+def fuse_loop(e: n.Expr, binders: _Binders | None = None) -> _Loop | None:
     """``for(result(P), B, C)`` with P an appender loop (map, filter, ...), or a zip of such maps,
     -> one loop; then the producers of that loop's iterators in turn, as long as they fuse (a chain
-    fuses in one call, the loop built once at the end)."""
+    fuses in one call, the loop built once at the end: ``build()``)."""
     loop = _Loop(e)
     binders = binders or _Binders()
     fused = False
     while _fuse_producer(loop, binders) or _fuse_zip(loop):
         fused = True
-    return loop.build() if fused else None
+    return loop if fused else None
+
+
+def _settled(e: n.Expr) -> bool:
+    """Whether ``e`` has nothing for this pass to do: no loop to fuse, no ``len`` or ``lookup``."""
+    return not contains(e, (n.FOR, n.LEN, n.LOOKUP))
 
 
 def _fuse_producer(loop: _Loop, binders: _Binders) -> bool:
@@ -307,9 +322,9 @@ def _fuse_producer(loop: _Loop, binders: _Binders) -> bool:
     try:
         threaded = _thread(body, pb, new_b, consumer, _Index(ni))
     except _NoFuse:
-        loop.update(loop.iters, loop.params, loop.body)  # unchanged, but names may have been used up
+        loop.update(loop.iters, loop.params, loop.body, True)  # unchanged, but names may be used up
         return False
-    loop.update(piters, ((nb, consumer.bty), (ni, T.I64), (nx, pxty)), threaded)
+    loop.update(piters, ((nb, consumer.bty), (ni, T.I64), (nx, pxty)), threaded, _settled(pfunc.body))
     return True
 
 
@@ -351,6 +366,7 @@ def _fuse_zip(loop: _Loop) -> bool:
 
     lets: list[tuple[str, n.Expr]] = []
     comps = []
+    settled = True
     for k, (pos, count) in enumerate(slots):
         if k not in maps:
             comps.append(part(pos))
@@ -358,13 +374,16 @@ def _fuse_zip(loop: _Loop) -> bool:
         prod, (plets, value) = maps[k]
         (_, _), (pi, _), (px, pxty) = n.for_parts(prod)[2].params
         parts = [part(pos + j) for j in range(count)]
-        computed = _read_element(_wrap_lets(plets, value), pi, index, px, parts)
+        prod_body = _wrap_lets(plets, value)
+        settled = settled and _settled(prod_body)
+        computed = _read_element(prod_body, pi, index, px, parts)
         var = fresh("v")
         lets.append((var, computed))
         comps.append(n.ident(var, iters[k].ty.elem))  # type: ignore[union-attr]
     elem = comps[0] if len(comps) == 1 else _struct(comps)
     body = _wrap_lets(lets, consumer.apply(n.ident(nb, consumer.bty), elem, index))
-    loop.update(tuple(new_iters), ((nb, consumer.bty), (ni, T.I64), (ne, elem_ty)), body, fresh_kept=True)
+    params = ((nb, consumer.bty), (ni, T.I64), (ne, elem_ty))
+    loop.update(tuple(new_iters), params, body, settled, fresh_kept=True)
     return True
 
 
@@ -494,9 +513,14 @@ class _TopDown:
             return done
         x = e
         if x.op == n.FOR:
-            y = fuse_loop(x, self.binders)
-            if y is not None:
-                x = retype(y)
+            loop = fuse_loop(x, self.binders)
+            if loop is not None:
+                x = retype(loop.build())
+                if loop.settled:  # only the iterators and the builder may hold more to fuse
+                    src = tuple([self.go(s) for s in x.src[:-1]])
+                    x = n.Expr(x.op, (*src, x.src[-1]), x.arg, x.ty)
+                    self.memo[e] = x
+                    return x
         src = tuple([self.go(s) for s in x.src])
         if src != x.src:
             x = n.Expr(x.op, src, x.arg, x.ty)
