@@ -438,17 +438,18 @@ def _canonical_zip(iters: list[n.Expr]) -> tuple[list[n.Expr], list[int]]:
     """The zipped iterators without repeats, plain vectors named by parameters or lets first in
     name order (so loops over the same vectors zip them alike and ``fuse_horizontal`` sees one
     iteration space); and where each original iterator went."""
-
-    def key(j: int) -> tuple:
-        it = iters[j]
+    named: list[tuple[str, int]] = []
+    others: list[int] = []
+    for j, it in enumerate(iters):
         if it.arg == "vec" and it.src[0].op == n.IDENT:
-            return (0, it.src[0].arg, j)
-        return (1, "", j)
-
+            named.append((it.src[0].arg, j))
+        else:
+            others.append(j)
+    named.sort()
     out: list[n.Expr] = []
     slot: dict[n.Expr, int] = {}
     where = [0] * len(iters)
-    for j in sorted(range(len(iters)), key=key):
+    for j in [j for _, j in named] + others:
         it = iters[j]
         if it not in slot:
             slot[it] = len(out)
