@@ -5,13 +5,15 @@ next call loops over that vector. This pass removes the intermediate vector: the
 body is kept, and each of its ``merge(b, v)`` becomes the consumer's body applied to ``v``. So
 maps, filters (the producer's ``if`` moves into the consumer) and reductions fuse, and chains of
 them fuse into one loop, bottom-up. Through ``zip``, every zipped producer that is a map (one
-unconditional merge per iteration) contributes its own iterators to the fused loop. ``len`` and
-``lookup`` of a map's result read the map's input instead.
+unconditional merge per iteration) contributes its own iterators to the fused loop, and reads the
+fields of its element from the fused loop's element. ``len`` and ``lookup`` of a map's result read
+the map's input instead.
 
 Each loop is fused with its producers before the pass looks inside it (top-down), and a chain of
-single-iterator producers fuses in one go: the loop being grown is kept as its parts and built once
-at the end, so each step costs the size of its (small) producer, and what it builds is typed as it
-is built (no type checker runs per step).
+producers (single-iterator loops and zips of maps alike) fuses in one go: the loop being grown is
+kept as its parts and built once at the end, so each step costs the size of its (small) producer,
+and what it builds is typed as it is built (no type checker runs per step). The fused loop's body
+is walked afterwards only if one of its producers brought a loop, ``len`` or ``lookup`` into it.
 """
 
 from __future__ import annotations
