@@ -59,11 +59,16 @@ def free_vars(e: n.Expr) -> frozenset[str]:
         elif not src:
             fv = _NONE
         elif op == n.LET:
-            fv = (src[1]._fv - {x.arg}) | src[0]._fv
+            fv = src[1]._fv
+            if x.arg in fv:
+                fv = fv - {x.arg}
+            fv = _union(src[0]._fv, fv)
         elif op == n.LAMBDA:
             fv = src[0]._fv - {name for name, _ in x.arg}
         elif len(src) == 1:
             fv = src[0]._fv
+        elif len(src) == 2:
+            fv = _union(src[0]._fv, src[1]._fv)
         else:
             fv = _NONE.union(*[s._fv for s in src])
         _set_fv(x, fv)
@@ -71,6 +76,18 @@ def free_vars(e: n.Expr) -> frozenset[str]:
 
 
 _NONE: frozenset[str] = frozenset()
+
+
+def _union(a: frozenset[str], b: frozenset[str]) -> frozenset[str]:
+    """``a | b``, one of them itself when it holds the other (operands mostly share their names:
+    no new set, and the program keeps fewer)."""
+    if b <= a:
+        return a
+    if a <= b:
+        return b
+    return a | b
+
+
 _set_fv = n._Fields.__dict__["_fv"].__set__
 
 
