@@ -20,6 +20,7 @@ class Type:
     """Base class of every IR type."""
 
     __slots__ = ()
+    _id: int  # every concrete type has one (``_identify``)
 
     @property
     def is_builder(self) -> bool:
@@ -187,7 +188,7 @@ _STRUCTS: dict[tuple[int, ...], Struct] = {}
 def struct_of(fields: tuple[Type, ...]) -> Struct:
     """``Struct(fields)``, made once per distinct field list (making a type hashes it, which costs
     more than finding it made; passes build struct types at every step)."""
-    key = tuple([f._id for f in fields])  # type: ignore[attr-defined]
+    key = tuple([f._id for f in fields])
     found = _STRUCTS.get(key)
     if found is None:
         found = _STRUCTS[key] = Struct(fields)

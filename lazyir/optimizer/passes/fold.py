@@ -209,7 +209,7 @@ def struct_let_fields(e: n.Expr) -> n.Expr | None:
     memo: dict[n.Expr, n.Expr] = {}
 
     def go(x: n.Expr) -> n.Expr:
-        if name not in (x._fv or free_vars(x)):
+        if name not in free_vars(x):
             return x
         done = memo.get(x)
         if done is not None:
