@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import TypeVar
 
 from . import nodes as n
@@ -34,24 +33,62 @@ def memo_fold(e: n.Expr, slot: str, combine: Callable[[n.Expr, list], R]) -> R:
     return getattr(e, slot)
 
 
-def _free(e: n.Expr, children: list[frozenset[str]]) -> frozenset[str]:
-    if e.op == n.IDENT:
-        return frozenset((e.arg,))
-    if e.op == n.LET:
-        return (children[1] - {e.arg}) | children[0]
-    if e.op == n.LAMBDA:
-        return children[0] - {name for name, _ in e.params}
-    if not children:
-        return frozenset()
-    if len(children) == 1:
-        return children[0]
-    return frozenset().union(*children)
-
-
 def free_vars(e: n.Expr) -> frozenset[str]:
     """Names ``e`` uses that it does not bind itself."""
     fv = e._fv
-    return fv if fv is not None else memo_fold(e, "_fv", _free)
+    if fv is not None:
+        return fv
+    # ``memo_fold`` written out for this, the most asked analysis: about twice as fast.
+    stack = [e]
+    while stack:
+        x = stack[-1]
+        src = x.src
+        ready = True
+        for s in src:
+            if s._fv is None:
+                stack.append(s)  # operands first (a shared one pushed twice is computed once)
+                ready = False
+        if not ready:
+            continue
+        stack.pop()
+        if x._fv is not None:
+            continue
+        op = x.op
+        if op == n.IDENT:
+            fv = frozenset((x.arg,))
+        elif not src:
+            fv = _NONE
+        elif op == n.LET:
+            fv = src[1]._fv
+            if x.arg in fv:
+                fv = fv - {x.arg}
+            fv = _union(src[0]._fv, fv)
+        elif op == n.LAMBDA:
+            fv = src[0]._fv - {name for name, _ in x.arg}
+        elif len(src) == 1:
+            fv = src[0]._fv
+        elif len(src) == 2:
+            fv = _union(src[0]._fv, src[1]._fv)
+        else:
+            fv = _NONE.union(*[s._fv for s in src])
+        _set_fv(x, fv)
+    return e._fv  # type: ignore[return-value]
+
+
+_NONE: frozenset[str] = frozenset()
+
+
+def _union(a: frozenset[str], b: frozenset[str]) -> frozenset[str]:
+    """``a | b``, one of them itself when it holds the other (operands mostly share their names:
+    no new set, and the program keeps fewer)."""
+    if b <= a:
+        return a
+    if a <= b:
+        return b
+    return a | b
+
+
+_set_fv = n._Fields.__dict__["_fv"].__set__
 
 
 def walk(e: n.Expr) -> Iterator[n.Expr]:
@@ -225,10 +262,6 @@ def use_count(e: n.Expr, name: str) -> int:
     return go(e)
 
 
-#: ``can_fail`` answers, per node (weak keys: the cache never keeps a program alive).
-_CAN_FAIL: weakref.WeakKeyDictionary[n.Expr, bool] = weakref.WeakKeyDictionary()
-
-
 def can_fail(e: n.Expr) -> bool:
     """Whether evaluating ``e`` may raise ``IRRuntimeError`` (conservative: ``False`` is a proof).
 
@@ -238,7 +271,39 @@ def can_fail(e: n.Expr) -> bool:
     ``vecmerger`` (index out of range). Lambda bodies count even though a loop may run them zero
     times, and both branches of ``if`` count. Untyped merges are assumed to fail.
     """
-    return fold_into(e, _CAN_FAIL, lambda x, children: _fails_itself(x) or any(children))
+    return bool(_flags(e) & _FAILS)
+
+
+def has_loop(e: n.Expr) -> bool:
+    """Whether ``e`` contains a ``for`` loop (lambda bodies included)."""
+    return bool(_flags(e) & _OP_BIT[n.FOR])
+
+
+def contains(e: n.Expr, ops: Iterable[str]) -> bool:
+    """Whether some node of ``e`` has one of the constructs ``ops`` (lambda bodies included)."""
+    return bool(_flags(e) & sum(_OP_BIT[op] for op in set(ops)))
+
+
+# Facts about a node and everything under it, a bit each, folded once per node into its ``_fl``
+# slot: which constructs occur in it (``contains``), whether it may fail (``can_fail``), and
+# whether some name in it may hold a builder (which spares ``removable`` the ``free_builders``
+# walk for most expressions).
+_FAILS, _BUILDER_NAME = 1, 2
+_OP_BIT = {op: 4 << k for k, op in enumerate(n.ALL_OPS)}
+
+
+def _flags(e: n.Expr) -> int:
+    fl = e._fl
+    return fl if fl is not None else memo_fold(e, "_fl", _node_flags)
+
+
+def _node_flags(x: n.Expr, children: list[int]) -> int:
+    fl = _OP_BIT[x.op] | (_FAILS if _fails_itself(x) else 0)
+    if x.op == n.IDENT and (x.ty is None or _holds_builder(x.ty)):
+        fl |= _BUILDER_NAME
+    for c in children:
+        fl |= c
+    return fl
 
 
 def _fails_itself(x: n.Expr) -> bool:
@@ -264,15 +329,12 @@ def _fails_itself(x: n.Expr) -> bool:
     return False
 
 
-#: ``free_builders`` answers, per node.
-_FREE_BUILDERS: weakref.WeakKeyDictionary[n.Expr, frozenset[str]] = weakref.WeakKeyDictionary()
-
-
 def free_builders(e: n.Expr) -> frozenset[str]:
     """Free names of ``e`` whose values hold builders. Merges update builders in place, so
     evaluating ``e`` may change one of these, an effect seen outside ``e``; an expression without
     them only changes builders it creates itself, which nothing but its value can reach."""
-    return fold_into(e, _FREE_BUILDERS, lambda x, _: _free_builders(x))  # type: ignore[return-value]
+    fb = e._fb
+    return fb if fb is not None else memo_fold(e, "_fb", _free_builders)
 
 
 def fold_into(e: n.Expr, memo: MutableMapping, combine: Callable[[n.Expr, list], R]) -> R:
@@ -297,10 +359,9 @@ def fold_into(e: n.Expr, memo: MutableMapping, combine: Callable[[n.Expr, list],
 _MISSING = object()
 
 
-def _free_builders(x: n.Expr) -> frozenset[str]:
+def _free_builders(x: n.Expr, children: list[frozenset[str]]) -> frozenset[str]:
     if x.op == n.IDENT:
         return frozenset((x.arg,)) if x.ty is None or _holds_builder(x.ty) else frozenset()
-    children = [_FREE_BUILDERS[s] for s in x.src]
     if not any(children):
         return frozenset()
     if x.op == n.LET:
@@ -317,4 +378,5 @@ def _holds_builder(ty: Type) -> bool:
 def removable(e: n.Expr) -> bool:
     """Whether evaluating ``e`` can be skipped when its value is not used: it cannot fail and
     merges into no builder from outside (``can_fail``, ``free_builders``)."""
-    return not can_fail(e) and not free_builders(e)
+    fl = _flags(e)
+    return not fl & _FAILS and (not fl & _BUILDER_NAME or not free_builders(e))

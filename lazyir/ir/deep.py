@@ -34,7 +34,14 @@ def run_deep(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         return fn(*args, **kwargs)
     except RecursionError:
         pass
+    _local.retries = retries() + 1
     return _in_big_thread(fn, args, kwargs)
+
+
+def retries() -> int:
+    """How many ``run_deep`` calls of this thread have run out of stack and been retried (a caller
+    with more walks to do over the same program can move them to a deep thread once it grows)."""
+    return getattr(_local, "retries", 0)
 
 
 def in_deep_thread(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:

@@ -119,14 +119,30 @@ def _key_arg(arg: Any) -> Any:
     return arg
 
 
-class Expr:
+_SAME: Any = object()  # ``Expr.replace``: the field is kept
+
+
+class _Fields:
+    """The fields of a node. ``_Draft`` and ``Expr`` share them: a node is made a ``_Draft``, whose
+    fields plain attribute stores set (several times cheaper than calling slot descriptors), and
+    then becomes an ``Expr``, which refuses stores."""
+
+    # ``_fv``, ``_wm``, ``_fl`` and ``_fb`` cache analyses (free names, fresh-name watermark, flags
+    # such as "may fail", free builder names) on the node itself: nodes are immutable, so the
+    # cache never goes stale (see ``analysis.memo_fold``).
+    __slots__ = ("op", "src", "arg", "ty", "_fv", "_wm", "_fl", "_fb", "__weakref__")
+
+
+class _Draft(_Fields):
+    __slots__ = ()
+
+
+class Expr(_Fields):
     """An immutable, interned IR node. Build with ``Expr(op, src, arg, ty)``."""
 
-    # ``_fv`` and ``_wm`` cache analyses (free names, fresh-name watermark) on the node itself:
-    # nodes are immutable, so the cache never goes stale (see ``analysis.memo_fold``).
     # Equality and hashing are object identity, Python's own (interning makes equal nodes one
     # object); a ``__hash__`` written in Python would cost a call per dictionary lookup.
-    __slots__ = ("op", "src", "arg", "ty", "_fv", "_wm", "__weakref__")
+    __slots__ = ()
 
     op: str
     src: tuple[Expr, ...]
@@ -143,21 +159,23 @@ class Expr:
         if op == LIT:
             if isinstance(arg, float) and math.isnan(arg):
                 arg = math.nan  # one NaN: payload and sign are not part of the IR
-            key = (op, (), _key_arg(arg), ty)
+            key = (op, (), _key_arg(arg), None if ty is None else ty._id)
         else:
-            key = (op, tuple(map(id, src)), arg, ty)
+            if type(src) is not tuple:
+                src = tuple(src)
+            key = (op, src, arg, None if ty is None else ty._id)
         ref = _INTERNED.get(key)
         if ref is not None:
             node = ref()
             if node is not None:
                 return node
-        node = object.__new__(cls)
-        _set_op(node, op)
-        _set_src(node, tuple(src))
-        _set_arg(node, arg)
-        _set_ty(node, ty)
-        _set_fv(node, None)
-        _set_wm(node, None)
+        node = object.__new__(_Draft)
+        node.op = op
+        node.src = src
+        node.arg = arg
+        node.ty = ty
+        node._fv = node._wm = node._fl = node._fb = None
+        node.__class__ = cls
         ref = _Ref(node, _forget)
         ref.key = key
         _INTERNED[key] = ref
@@ -180,11 +198,14 @@ class Expr:
 
         return to_text(self)
 
-    def replace(self, **changes: Any) -> Expr:
+    def replace(self, *, op: Any = _SAME, src: Any = _SAME, arg: Any = _SAME, ty: Any = _SAME) -> Expr:
         """A node like this one with some of ``op, src, arg, ty`` changed."""
-        fields = {"op": self.op, "src": self.src, "arg": self.arg, "ty": self.ty}
-        fields.update(changes)
-        return Expr(**fields)
+        return Expr(
+            self.op if op is _SAME else op,
+            self.src if src is _SAME else src,
+            self.arg if arg is _SAME else arg,
+            self.ty if ty is _SAME else ty,
+        )
 
     # Readable accessors used across the code base.
     @property
@@ -213,10 +234,6 @@ class _Ref(weakref.ref):
 def _forget(ref: _Ref) -> None:
     if _INTERNED.get(ref.key) is ref:
         del _INTERNED[ref.key]
-
-
-_set_op, _set_src, _set_arg, _set_ty = (Expr.__dict__[f].__set__ for f in ("op", "src", "arg", "ty"))
-_set_fv, _set_wm = (Expr.__dict__[f].__set__ for f in ("_fv", "_wm"))
 
 
 def _to_table(root: Expr) -> list[tuple[str, tuple[int, ...], Any, Type | None]]:

@@ -6,6 +6,7 @@ text the parser reads back (``vec[f64]``, ``{i64, f32}``, ``merger[f64,+]``).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -19,17 +20,31 @@ class Type:
     """Base class of every IR type."""
 
     __slots__ = ()
+    _id: int  # every concrete type has one (``_identify``)
 
     @property
     def is_builder(self) -> bool:
         return False
 
 
+#: One number per distinct type (equal types share it), first instance of each kept here.
+_IDS: dict[Type, int] = {}
+_NEXT_ID = itertools.count(1)
+
+
+def _identify(t: Type, key: tuple) -> None:
+    """Set ``t``'s hash (of ``key``, its fields) and its number. A type's number stands for it in
+    the interning keys of IR nodes: hashing it there costs no call into Python, as a type's own
+    ``__hash__`` does, and comparing it no dataclass ``__eq__``."""
+    object.__setattr__(t, "_hash", hash(key))
+    object.__setattr__(t, "_id", _IDS.setdefault(t, next(_NEXT_ID)))
+
+
 def _hash_once(cls: type) -> type:
-    """Types are hashed constantly (they are part of every interned node's key): compute each
-    type's hash when it is made, keep it in the ``_hash`` slot, and re-hash after unpickling
-    (string hashes differ between processes)."""
-    names = tuple(f.name for f in fields(cls) if f.name != "_hash")
+    """Types are hashed constantly: compute each type's hash and number when it is made, keep
+    them in the ``_hash`` and ``_id`` slots, and recompute them after unpickling (string hashes
+    differ between processes)."""
+    names = tuple(f.name for f in fields(cls) if f.name not in ("_hash", "_id"))
     tag = cls.__name__
 
     made = cls.__init__  # the dataclass's __init__: it was written before this decorator ran, so
@@ -37,7 +52,7 @@ def _hash_once(cls: type) -> type:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         made(self, *args, **kwargs)
-        object.__setattr__(self, "_hash", hash((tag, *(getattr(self, a) for a in names))))
+        _identify(self, (tag, *(getattr(self, a) for a in names)))
 
     def __hash__(self) -> int:
         return self._hash
@@ -56,6 +71,7 @@ def _hash_once(cls: type) -> type:
 class Scalar(Type):
     name: str
     _hash: int = field(default=0, init=False, repr=False, compare=False)
+    _id: int = field(default=0, init=False, repr=False, compare=False)
 
     def __str__(self) -> str:
         return self.name
@@ -132,6 +148,7 @@ _BY_DTYPE: dict = {np.dtype(npname): SCALARS[name] for name, npname in _NUMPY_NA
 class Vec(Type):
     elem: Type
     _hash: int = field(default=0, init=False, repr=False, compare=False)
+    _id: int = field(default=0, init=False, repr=False, compare=False)
 
     def __str__(self) -> str:
         return f"vec[{self.elem}]"
@@ -144,9 +161,10 @@ class Struct(Type):
     fields: tuple[Type, ...]
     # Structs of many fields are hashed often (interning keys); hash once.
     _hash: int = field(default=0, init=False, repr=False, compare=False)
+    _id: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_hash", hash(("struct", self.fields)))
+        _identify(self, ("struct", self.fields))
 
     def __hash__(self) -> int:
         return self._hash
@@ -164,12 +182,26 @@ class Struct(Type):
         return bool(self.fields) and all(f.is_builder for f in self.fields)
 
 
+_STRUCTS: dict[tuple[int, ...], Struct] = {}
+
+
+def struct_of(fields: tuple[Type, ...]) -> Struct:
+    """``Struct(fields)``, made once per distinct field list (making a type hashes it, which costs
+    more than finding it made; passes build struct types at every step)."""
+    key = tuple([f._id for f in fields])
+    found = _STRUCTS.get(key)
+    if found is None:
+        found = _STRUCTS[key] = Struct(fields)
+    return found
+
+
 @_hash_once
 @dataclass(frozen=True, slots=True)
 class Dict(Type):
     key: Type
     value: Type
     _hash: int = field(default=0, init=False, repr=False, compare=False)
+    _id: int = field(default=0, init=False, repr=False, compare=False)
 
     def __str__(self) -> str:
         return f"dict[{self.key},{self.value}]"
@@ -200,6 +232,7 @@ class Builder(Type):
 class Appender(Builder):
     elem: Type
     _hash: int = field(default=0, init=False, repr=False, compare=False)
+    _id: int = field(default=0, init=False, repr=False, compare=False)
 
     def __str__(self) -> str:
         return f"appender[{self.elem}]"
@@ -222,6 +255,7 @@ class _OpBuilder(Builder):
     elem: Type
     op: str
     _hash: int = field(default=0, init=False, repr=False, compare=False)
+    _id: int = field(default=0, init=False, repr=False, compare=False)
     word = ""
 
     def __str__(self) -> str:
@@ -282,6 +316,7 @@ class DictMerger(Builder):
     value: Type
     op: str
     _hash: int = field(default=0, init=False, repr=False, compare=False)
+    _id: int = field(default=0, init=False, repr=False, compare=False)
 
     def __str__(self) -> str:
         return f"dictmerger[{self.key},{self.value},{self.op}]"
@@ -303,6 +338,7 @@ class GroupMerger(Builder):
     key: Type
     value: Type
     _hash: int = field(default=0, init=False, repr=False, compare=False)
+    _id: int = field(default=0, init=False, repr=False, compare=False)
 
     def __str__(self) -> str:
         return f"groupmerger[{self.key},{self.value}]"
@@ -325,9 +361,10 @@ class Function(Type):
     params: tuple[Type, ...]
     ret: Type
     _hash: int = field(default=0, init=False, repr=False, compare=False)
+    _id: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_hash", hash(("function", self.params, self.ret)))
+        _identify(self, ("function", self.params, self.ret))
 
     def __hash__(self) -> int:
         return self._hash

@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import LazyIRError
+from ..ir import deep
 from ..ir import nodes as n
 from ..ir.analysis import count_loops
-from ..ir.deep import in_deep_thread
 from ..ir.typecheck import typecheck
 
 PassFn = Callable[[n.Expr], n.Expr]
@@ -84,40 +84,62 @@ def optimize(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return in_deep_thread(_optimize, program, tuple(passes), verify, trace)
+        run = _Run(program, tuple(passes), verify, trace)
+        # The passes run on the caller's stack while it is deep enough (most programs are
+        # shallow: no thread to start). A pass that runs out of it is retried with room for deep
+        # recursion (``run_deep``); the program is then deep, and the passes left run in one thread
+        # with that room.
+        retried = deep.retries()
+        while not run.done():
+            run.step()
+            if deep.retries() != retried:
+                deep.in_deep_thread(run.finish)
+        return run.current, run.report
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _optimize(
-    program: n.Expr, passes: tuple[str, ...], verify: bool, trace: Callable[[str, n.Expr], None] | None
-) -> tuple[n.Expr, Report]:
-    _load_passes()
-    names = passes
-    unknown = [p for p in names if p not in PASSES]
-    if unknown:
-        raise ValueError(f"unknown optimizer pass(es) {unknown}; known: {sorted(PASSES)}")
-    report = Report(before=program, after=program)
-    current = program
-    for name in names:
+class _Run:
+    """The passes of one ``optimize`` call, run one at a time."""
+
+    def __init__(
+        self, program: n.Expr, passes: tuple[str, ...], verify: bool, trace: Callable[[str, n.Expr], None] | None
+    ):
+        _load_passes()
+        unknown = [p for p in passes if p not in PASSES]
+        if unknown:
+            raise ValueError(f"unknown optimizer pass(es) {unknown}; known: {sorted(PASSES)}")
+        self.passes, self.verify, self.trace = passes, verify, trace
+        self.report = Report(before=program, after=program)
+        self.current = program
+
+    def done(self) -> bool:
+        return len(self.report.runs) == len(self.passes)
+
+    def step(self) -> None:
+        """Run the next pass."""
+        name = self.passes[len(self.report.runs)]
         fn, _ = PASSES[name]
         t = time.perf_counter()
-        out = fn(current)
+        out = fn(self.current)
         seconds = time.perf_counter() - t
-        if verify:
+        if self.verify:
             try:
                 checked = typecheck(out)
             except Exception as exc:
                 raise PassError(f"pass {name!r} produced an ill-typed program: {exc}\n{out}") from exc
             if checked is not out:
                 raise PassError(f"pass {name!r} produced nodes with wrong types:\n{out}")
-        report.runs.append(PassRun(name, seconds, out is not current))
-        current = out
-        if trace is not None:
-            trace(name, current)
-    report.after = current
-    return current, report
+        self.report.runs.append(PassRun(name, seconds, out is not self.current))
+        self.current = self.report.after = out
+        if self.trace is not None:
+            self.trace(name, out)
+
+    def finish(self) -> None:
+        """Run the passes left."""
+        while not self.done():
+            self.step()
 
 
 def describe() -> dict[str, str]:

@@ -20,13 +20,12 @@ wrapping, the documented division, shift and cast rules), and the same run-time 
 from __future__ import annotations
 
 import math
-import weakref
 from typing import Any
 
 import numpy as np
 
 from ...ir import nodes as n
-from ...ir.analysis import Fresh, fold_into, free_vars, removable
+from ...ir.analysis import Fresh, free_vars, has_loop, removable
 from ...ir.interpret import binop as eval_binop
 from ...ir.interpret import cast as eval_cast
 from ...ir.interpret import unop as eval_unop
@@ -203,7 +202,7 @@ def struct_let_fields(e: n.Expr) -> n.Expr | None:
     visits only the parts of ``body`` that read ``x``, and gives up at a binder that would shadow
     ``x`` or capture a field's free name."""
     value, body = e.src
-    if value.op != n.STRUCT or not all(removable(f) and not _has_loop(f) for f in value.src):
+    if value.op != n.STRUCT or not all(removable(f) and not has_loop(f) for f in value.src):
         return None
     name = e.arg
     field_names = frozenset().union(*(free_vars(f) for f in value.src)) | {name}
@@ -224,7 +223,7 @@ def struct_let_fields(e: n.Expr) -> n.Expr | None:
         elif x.op == n.LAMBDA and any(p in field_names for p, _ in x.params):
             raise _WholeUse
         else:
-            out = x.replace(src=tuple(go(c) for c in x.src))
+            out = n.Expr(x.op, tuple([go(c) for c in x.src]), x.arg, x.ty)
         memo[x] = out
         return out
 
@@ -232,14 +231,6 @@ def struct_let_fields(e: n.Expr) -> n.Expr | None:
         return go(body)
     except _WholeUse:
         return None
-
-
-#: ``_has_loop`` answers, per node (fields substituted along a chain share their operands).
-_HAS_LOOP: weakref.WeakKeyDictionary[n.Expr, bool] = weakref.WeakKeyDictionary()
-
-
-def _has_loop(e: n.Expr) -> bool:
-    return fold_into(e, _HAS_LOOP, lambda x, subs: x.op == n.FOR or any(subs))
 
 
 class _WholeUse(Exception):

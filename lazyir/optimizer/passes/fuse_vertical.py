@@ -5,13 +5,15 @@ next call loops over that vector. This pass removes the intermediate vector: the
 body is kept, and each of its ``merge(b, v)`` becomes the consumer's body applied to ``v``. So
 maps, filters (the producer's ``if`` moves into the consumer) and reductions fuse, and chains of
 them fuse into one loop, bottom-up. Through ``zip``, every zipped producer that is a map (one
-unconditional merge per iteration) contributes its own iterators to the fused loop. ``len`` and
-``lookup`` of a map's result read the map's input instead.
+unconditional merge per iteration) contributes its own iterators to the fused loop, and reads the
+fields of its element from the fused loop's element. ``len`` and ``lookup`` of a map's result read
+the map's input instead.
 
 Each loop is fused with its producers before the pass looks inside it (top-down), and a chain of
-single-iterator producers fuses in one go: the loop being grown is kept as its parts and built once
-at the end, so each step costs the size of its (small) producer, and what it builds is typed as it
-is built (no type checker runs per step).
+producers (single-iterator loops and zips of maps alike) fuses in one go: the loop being grown is
+kept as its parts and built once at the end, so each step costs the size of its (small) producer,
+and what it builds is typed as it is built (no type checker runs per step). The fused loop's body
+is walked afterwards only if one of its producers brought a loop, ``len`` or ``lookup`` into it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Callable
 
 from ...ir import nodes as n
 from ...ir import types as T
-from ...ir.analysis import Fresh, bound_names, can_fail, free_vars, substitute
+from ...ir.analysis import Fresh, bound_names, can_fail, contains, free_vars, substitute
 from ...ir.deep import run_deep
 from ..pipeline import register
 from ..rewrite import RuleSet, retype
@@ -78,7 +80,7 @@ def _for(iters: tuple[n.Expr, ...] | list[n.Expr], builder: n.Expr, func: n.Expr
 
 
 def _struct(fields: list[n.Expr]) -> n.Expr:
-    return n.Expr(n.STRUCT, tuple(fields), None, T.Struct(tuple(f.ty for f in fields)))  # type: ignore[misc]
+    return n.Expr(n.STRUCT, tuple(fields), None, T.struct_of(tuple([f.ty for f in fields])))  # type: ignore[misc]
 
 
 def _getfield(e: n.Expr, index: int) -> n.Expr:
@@ -132,6 +134,21 @@ class _Binders:
         return found
 
 
+class _Index:
+    """The fused loop's index variable, made when first read (most maps ignore their index)."""
+
+    __slots__ = ("name", "_ident")
+
+    def __init__(self, name: str):
+        self.name = name
+        self._ident: n.Expr | None = None
+
+    def __call__(self) -> n.Expr:
+        if self._ident is None:
+            self._ident = n.ident(self.name, T.I64)
+        return self._ident
+
+
 class _Consumer:
     """The consumer loop's body as a function of (builder expression, element, index)."""
 
@@ -142,8 +159,8 @@ class _Consumer:
         self.fresh = fresh
         self.uses_index = self.iname in self.free
 
-    def apply(self, builder: n.Expr, elem: n.Expr, index: n.Expr) -> n.Expr:
-        """The consumer's body with its parameters bound to ``builder``, ``elem`` and ``index``.
+    def apply(self, builder: n.Expr, elem: n.Expr, index: _Index) -> n.Expr:
+        """The consumer's body with its parameters bound to ``builder``, ``elem`` and ``index()``.
 
         The parameters are bound with ``let``s rather than substituted, so the consumer's body is
         never rebuilt: fusing a chain costs each step the size of the (small) producer only. A value
@@ -152,7 +169,9 @@ class _Consumer:
         if self.bname not in free:
             raise _NoFuse  # the consumer drops its builder: not a shape we thread
         binds = []
-        for nm, v in ((self.iname, index), (self.ename, elem), (self.bname, builder)):
+        if self.uses_index and index.name != self.iname:
+            binds.append((self.iname, index()))
+        for nm, v in ((self.ename, elem), (self.bname, builder)):
             # the element is bound even when the consumer ignores it if computing it can fail:
             # the producer's errors must survive fusion; `let x = x` is left out
             if (nm in free or (nm == self.ename and can_fail(v))) and not (v.op == n.IDENT and v.arg == nm):
@@ -170,7 +189,7 @@ class _Consumer:
         return _wrap_lets(temps, body)
 
 
-def _thread(p: n.Expr, bname: str, new_b: n.Expr, consumer: _Consumer, index: n.Expr) -> n.Expr:
+def _thread(p: n.Expr, bname: str, new_b: n.Expr, consumer: _Consumer, index: _Index) -> n.Expr:
     """The producer body ``p`` with its builder ``bname`` replaced by the consumer's builder and
     each ``merge(x, v)`` into it by the consumer's body applied to ``v``."""
     if p.op == n.IDENT and p.arg == bname:
@@ -209,21 +228,34 @@ class _Loop:
     into it one after the other, and the loop node is built once at the end (the loops between
     the steps are never made)."""
 
-    __slots__ = ("iters", "builder", "params", "body", "_index", "_builder_var", "_fresh")
+    __slots__ = ("iters", "builder", "params", "body", "settled", "_builder_var", "_fresh")
 
     def __init__(self, e: n.Expr):
         iters, self.builder, func = n.for_parts(e)
         self.iters: tuple[n.Expr, ...] = iters
         self.params: tuple[tuple[str, T.Type], ...] = func.params
         self.body: n.Expr = func.body
-        self._index: n.Expr | None = None
+        #: Whether the body has nothing for the pass to do (no loop, ``len`` or ``lookup``), so
+        #: the fused loop's body need not be walked: kept up to date as producers fuse in.
+        self.settled = _settled(self.body)
         self._builder_var: n.Expr | None = None
         self._fresh: Fresh | None = None
 
-    def update(self, iters: tuple[n.Expr, ...], params: tuple[tuple[str, T.Type], ...], body: n.Expr) -> None:
-        """The loop after a fusion step."""
+    def update(
+        self,
+        iters: tuple[n.Expr, ...],
+        params: tuple[tuple[str, T.Type], ...],
+        body: n.Expr,
+        settled: bool,
+        fresh_kept: bool = False,
+    ) -> None:
+        """The loop after a fusion step (``settled``: what the step added has nothing for the
+        pass to do; ``fresh_kept``: the step's last fresh name is bound in the new loop, which has
+        no name numbered higher, so the counter stays exact without a scan)."""
         self.iters, self.params, self.body = iters, params, body
-        self._fresh = None
+        self.settled = self.settled and settled
+        if not fresh_kept:
+            self._fresh = None
 
     def fresh(self, base: str) -> str:
         """A name fresh in the loop as it is (what ``Fresh(loop)`` gives), the names scanned on
@@ -231,12 +263,6 @@ class _Loop:
         if self._fresh is None:
             self._fresh = Fresh(self.builder, self.body, *self.iters, *(n.ident(p) for p, _ in self.params))
         return self._fresh(base)
-
-    def index(self, name: str) -> n.Expr:
-        """The index variable ``name`` (one node for the whole chain, usually)."""
-        if self._index is None or self._index.arg != name:
-            self._index = n.ident(name, T.I64)
-        return self._index
 
     def builder_var(self, name: str, ty: T.Type) -> n.Expr:
         """The builder variable ``name`` (one node for the whole chain, usually)."""
@@ -249,16 +275,21 @@ class _Loop:
         return _for(self.iters, self.builder, _lam(list(self.params), self.body))
 
 
-def fuse_single(e: n.Expr, binders: _Binders | None = None) -> n.Expr | None:
-    """``for(result(P), B, C)`` with P an appender loop (map, filter, ...) -> one loop; then the
-    producers of P's iterator in turn, as long as they fuse (a chain fuses in one call)."""
+def fuse_loop(e: n.Expr, binders: _Binders | None = None) -> _Loop | None:
+    """``for(result(P), B, C)`` with P an appender loop (map, filter, ...), or a zip of such maps,
+    -> one loop; then the producers of that loop's iterators in turn, as long as they fuse (a chain
+    fuses in one call, the loop built once at the end: ``build()``)."""
     loop = _Loop(e)
     binders = binders or _Binders()
-    if not _fuse_producer(loop, binders):
-        return None
-    while _fuse_producer(loop, binders):
-        pass
-    return loop.build()
+    fused = False
+    while _fuse_producer(loop, binders) or _fuse_zip(loop):
+        fused = True
+    return loop if fused else None
+
+
+def _settled(e: n.Expr) -> bool:
+    """Whether ``e`` has nothing for this pass to do: no loop to fuse, no ``len`` or ``lookup``."""
+    return not contains(e, (n.FOR, n.LEN, n.LOOKUP))
 
 
 def _fuse_producer(loop: _Loop, binders: _Binders) -> bool:
@@ -291,27 +322,30 @@ def _fuse_producer(loop: _Loop, binders: _Binders) -> bool:
         body = _rename_binders(body, avoid | {nb, ni, nx}, fresh, binders)
     new_b = loop.builder_var(nb, consumer.bty)
     try:
-        threaded = _thread(body, pb, new_b, consumer, loop.index(ni))
+        threaded = _thread(body, pb, new_b, consumer, _Index(ni))
     except _NoFuse:
+        loop.update(loop.iters, loop.params, loop.body, True)  # unchanged, but names may be used up
         return False
-    loop.update(piters, ((nb, consumer.bty), (ni, T.I64), (nx, pxty)), threaded)
+    loop.update(piters, ((nb, consumer.bty), (ni, T.I64), (nx, pxty)), threaded, _settled(pfunc.body))
     return True
 
 
-def fuse_zip(e: n.Expr) -> n.Expr | None:
+def _fuse_zip(loop: _Loop) -> bool:
     """``for(zip(..., result(map), ...), B, C)``: each zipped map's iterators join the zip."""
-    iters, builder, func = n.for_parts(e)
+    iters = loop.iters
     if len(iters) < 2:
-        return None
+        return False
     maps = {}
     for k, it in enumerate(iters):
         prod = _producer(it.src[0]) if it.arg == "vec" else None
         if prod is not None and (shape := peel_map(prod)) is not None:
             maps[k] = (prod, shape)
     if not maps:
-        return None
-    fresh = Fresh(e)
-    consumer = _Consumer(func.params, func.body, fresh)
+        return False
+    fresh = loop.fresh
+    consumer = _Consumer(loop.params, loop.body, fresh)
+    if consumer.bname not in consumer.free:
+        return False  # the consumer drops its builder: not a shape we thread
     new_iters: list[n.Expr] = []
     slots: list[tuple[int, int]] = []  # per original component: (first position, count)
     for k, it in enumerate(iters):
@@ -324,47 +358,100 @@ def fuse_zip(e: n.Expr) -> n.Expr | None:
             new_iters.append(it)
     new_iters, where = _canonical_zip(new_iters)
     elem_types = [it.ty.elem for it in new_iters]  # type: ignore[union-attr]
-    elem_ty = elem_types[0] if len(elem_types) == 1 else T.Struct(tuple(elem_types))
+    elem_ty = elem_types[0] if len(elem_types) == 1 else T.struct_of(tuple(elem_types))
     nb, ni, ne = fresh(consumer.bname), fresh("i"), fresh("e")
-    e_new, i_new = n.ident(ne, elem_ty), n.ident(ni, T.I64)
+    e_new = n.ident(ne, elem_ty)
+    index = _Index(ni)
 
     def part(pos: int) -> n.Expr:
         return e_new if len(elem_types) == 1 else _getfield(e_new, where[pos])
 
     lets: list[tuple[str, n.Expr]] = []
     comps = []
+    settled = True
     for k, (pos, count) in enumerate(slots):
         if k not in maps:
             comps.append(part(pos))
             continue
         prod, (plets, value) = maps[k]
         (_, _), (pi, _), (px, pxty) = n.for_parts(prod)[2].params
-        x = part(pos) if count == 1 else _struct([part(pos + j) for j in range(count)])
-        computed = substitute(_wrap_lets(plets, value), {pi: i_new, px: x})
+        parts = [part(pos + j) for j in range(count)]
+        prod_body = _wrap_lets(plets, value)
+        settled = settled and _settled(prod_body)
+        computed = _read_element(prod_body, pi, index, px, parts)
         var = fresh("v")
         lets.append((var, computed))
         comps.append(n.ident(var, iters[k].ty.elem))  # type: ignore[union-attr]
     elem = comps[0] if len(comps) == 1 else _struct(comps)
-    body = _wrap_lets(lets, consumer.apply(n.ident(nb, consumer.bty), elem, i_new))
-    lam = _lam([(nb, consumer.bty), (ni, T.I64), (ne, elem_ty)], body)
-    return _for(new_iters, builder, lam)
+    body = _wrap_lets(lets, consumer.apply(n.ident(nb, consumer.bty), elem, index))
+    params = ((nb, consumer.bty), (ni, T.I64), (ne, elem_ty))
+    loop.update(tuple(new_iters), params, body, settled, fresh_kept=True)
+    return True
+
+
+def _read_element(body: n.Expr, pi: str, index: _Index, px: str, parts: list[n.Expr]) -> n.Expr:
+    """``body`` (a zipped map's lets and value) reading its index ``pi`` as ``index()`` and its
+    element ``px`` as ``parts`` (one, or the fields of a struct): ``substitute`` (the new names
+    are fresh in ``body``), but ``px.$k`` becomes the k-th part itself when the parts are fields
+    of the fused loop's element, what ``fold`` would make of ``{parts}.$k``."""
+    fv = free_vars(body)
+    if pi not in fv and px not in fv:
+        return body
+    if len(parts) > 1 and all(p.op == n.GETFIELD for p in parts):
+        try:
+            return _read_fields(body, pi, index, px, parts)
+        except _Rebound:
+            pass
+    return substitute(body, {pi: index(), px: parts[0] if len(parts) == 1 else _struct(parts)})
+
+
+class _Rebound(Exception):
+    """A binder inside a zipped map's body rebinds its index or element name."""
+
+
+def _read_fields(body: n.Expr, pi: str, index: _Index, px: str, parts: list[n.Expr]) -> n.Expr:
+    memo: dict[n.Expr, n.Expr] = {}
+    whole: list[n.Expr] = []
+
+    def go(y: n.Expr) -> n.Expr:
+        fv = free_vars(y)
+        if pi not in fv and px not in fv:
+            return y
+        op = y.op
+        if op == n.IDENT:
+            if y.arg == pi:
+                return index()
+            if not whole:
+                whole.append(_struct(parts))
+            return whole[0]
+        if op == n.GETFIELD and y.src[0].op == n.IDENT and y.src[0].arg == px:
+            return parts[y.arg]
+        if (op == n.LET and y.arg in (pi, px)) or (op == n.LAMBDA and any(p in (pi, px) for p, _ in y.arg)):
+            raise _Rebound
+        out = memo.get(y)
+        if out is None:
+            out = memo[y] = n.Expr(op, tuple([go(c) for c in y.src]), y.arg, y.ty)
+        return out
+
+    return go(body)
 
 
 def _canonical_zip(iters: list[n.Expr]) -> tuple[list[n.Expr], list[int]]:
     """The zipped iterators without repeats, plain vectors named by parameters or lets first in
     name order (so loops over the same vectors zip them alike and ``fuse_horizontal`` sees one
     iteration space); and where each original iterator went."""
-
-    def key(j: int) -> tuple:
-        it = iters[j]
+    named: list[tuple[str, int]] = []
+    others: list[int] = []
+    for j, it in enumerate(iters):
         if it.arg == "vec" and it.src[0].op == n.IDENT:
-            return (0, it.src[0].arg, j)
-        return (1, "", j)
-
+            named.append((it.src[0].arg, j))
+        else:
+            others.append(j)
+    named.sort()
     out: list[n.Expr] = []
     slot: dict[n.Expr, int] = {}
     where = [0] * len(iters)
-    for j in sorted(range(len(iters)), key=key):
+    for j in [j for _, j in named] + others:
         it = iters[j]
         if it not in slot:
             slot[it] = len(out)
@@ -429,11 +516,14 @@ class _TopDown:
             return done
         x = e
         if x.op == n.FOR:
-            while True:
-                y = fuse_single(x, self.binders) or fuse_zip(x)
-                if y is None:
-                    break
-                x = retype(y)
+            loop = fuse_loop(x, self.binders)
+            if loop is not None:
+                x = retype(loop.build())
+                if loop.settled:  # only the iterators and the builder may hold more to fuse
+                    src = tuple([self.go(s) for s in x.src[:-1]])
+                    x = n.Expr(x.op, (*src, x.src[-1]), x.arg, x.ty)
+                    self.memo[e] = x
+                    return x
         src = tuple([self.go(s) for s in x.src])
         if src != x.src:
             x = n.Expr(x.op, src, x.arg, x.ty)

@@ -46,6 +46,7 @@ from .fuse_vertical import peel_map
 LAZY, REPEATED, NOT_LOOPED = 1, 2, 4
 
 Uses = dict[str, tuple[int, int]]  # name -> (number of uses, capped at 2; flags)
+_NO_USES: Uses = {}  # shared by every node that uses no name (answers are never mutated)
 
 
 def _add(into: Uses, name: str, count: int, flags: int) -> None:
@@ -120,7 +121,7 @@ class _Inliner:
                 kept.append((x, name, value))
         out = pending.apply(body, self.uses)
         for x, name, value in reversed(kept):
-            out = x.replace(src=(value, out), arg=name)
+            out = n.Expr(n.LET, (value, out), name, x.ty)
         return out
 
     def uses(self, e: n.Expr) -> Uses:
@@ -132,18 +133,26 @@ class _Inliner:
             return done
         out: Uses
         if not e.src:
-            out = {e.arg: (1, NOT_LOOPED)} if e.op == n.IDENT else {}
-        elif e.op == n.IDENT:
-            out = {e.arg: (1, NOT_LOOPED)}
+            out = {e.arg: (1, NOT_LOOPED)} if e.op == n.IDENT else _NO_USES
         elif e.op in (n.ITER, n.LEN) and e.src[0].op == n.IDENT and (e.op == n.LEN or e.arg == "vec"):
             out = {e.src[0].arg: (1, 0)}
         elif e.op == n.LAMBDA:
             params = {p for p, _ in e.params}
             out = {k: (count, LAZY | REPEATED) for k, (count, _) in self.uses(e.body).items() if k not in params}
+        elif len(e.src) == 1:
+            out = self.uses(e.src[0])  # shared
         else:
             parts = [(k, u) for k, u in enumerate(map(self.uses, e.src)) if u]
-            if len(parts) == 1 and e.op not in (n.IF, n.LET):
-                out = parts[0][1]  # shared: one operand uses names
+            if not parts:
+                out = _NO_USES
+            elif e.op not in (n.IF, n.LET):
+                out = parts[0][1]  # shared when one operand uses names
+                if len(parts) > 1:
+                    out = dict(out)
+                    for _, u in parts[1:]:
+                        for name, use in u.items():
+                            old = out.get(name)
+                            out[name] = use if old is None else (min(2, old[0] + use[0]), old[1] | use[1])
             else:
                 out = {}
                 for k, u in parts:
@@ -196,12 +205,16 @@ class _Pending:
 
     def apply(self, e: n.Expr, free: Callable[[n.Expr], Collection[str]]) -> n.Expr:
         """``e`` with the pending replacements substituted (``free``: free names of a node)."""
-        mapping = {name: self.repl[name] for name in free(e) if name in self.repl}
-        if not mapping:
-            return e
-        out = _substitute_plain(e, mapping, free)
-        if out is None:
-            out = substitute(e, mapping)
+        out = self.repl.get(e.arg) if e.op == n.IDENT else None
+        if out is not None and out.ty is not None:  # a name, often a builder passed on: no walk
+            mapping = {e.arg: out}
+        else:
+            mapping = {name: self.repl[name] for name in free(e) if name in self.repl}
+            if not mapping:
+                return e
+            out = _substitute_plain(e, mapping, free)
+            if out is None:
+                out = substitute(e, mapping)
         for name in mapping:
             if name in self.single:
                 self.unbind(name)
