@@ -176,7 +176,11 @@ def test_appenders_with_room_reserved_for_a_loop():
     at the iteration's position), merges under an ``if`` (a running length), two per iteration,
     scanners; sized by the program (``len`` of the iterated vector: no grow check) or not."""
     a, b = special("f64", n=1001), special("f64", n=1001, seed=1)
-    check("|a: vec[f64], b: vec[f64]| result(for(zip(a, b), appender[f64](len(a)), |r, i, e| merge(r, e.$0 - e.$1)))", a, b)
+    check(
+        "|a: vec[f64], b: vec[f64]| result(for(zip(a, b), appender[f64](len(a)), |r, i, e| merge(r, e.$0 - e.$1)))",
+        a,
+        b,
+    )
     check(
         "|a: vec[f64]| let r = for(a, {appender[f64](len(a)), appender[f64], appender[i64], scanner[f64,+]}, "
         "|r, i, x| {merge(r.$0, x * 2.0), if(x > 0.0, merge(r.$1, x), r.$1), merge(merge(r.$2, i), -i), merge(r.$3, 1.0)}); "

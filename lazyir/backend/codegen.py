@@ -823,9 +823,7 @@ class _Fn:
             b.store(end, length_p)
             del self.reserved[key]
 
-    def outline(
-        self, e: n.Expr, its: list[_Iter], count: ir.Value, builder: Value, env: Env, sized: frozenset
-    ) -> None:
+    def outline(self, e: n.Expr, its: list[_Iter], count: ir.Value, builder: Value, env: Env, sized: frozenset) -> None:
         """Emit the loop as ``lz_loop_<k>(ctx, start, stop, iterators..., builders..., captures...)``."""
         _, bexpr, func = n.for_parts(e)
         captured = sorted(free_vars(func) & env.keys())

@@ -64,12 +64,14 @@ def symbol(fn: str, bits: int) -> str:
 
 @cache
 def bind_symbols() -> None:
-    """Bind every ``lz_<fn>_<bits>`` symbol to libm's function (once per process)."""
+    """Bind every ``lz_<fn>_<bits>`` symbol to libm's function, and load libmvec for its vector
+    variants (once per process, at start-up rather than in the first program's compile)."""
     libm = _libm()
     for fn in LIBM_UNARY + LIBM_BINARY:
         for bits, cname in ((64, fn), (32, fn + "f")):
             addr = ctypes.cast(getattr(libm, cname), ctypes.c_void_p).value
             llvm.add_symbol(symbol(fn, bits), addr)
+    _libmvec()
 
 
 @cache
