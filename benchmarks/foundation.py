@@ -67,6 +67,7 @@ print(json.dumps(out))
 def compile_times(programs: dict[str, str], repeats: int) -> dict:
     """Cold (empty cache dir) and disk-hit compile times, each in a fresh process."""
     cold: dict[str, list] = {k: [] for k in programs}
+    stages: dict[str, list] = {k: [] for k in programs}  # the cold compiles' stage times
     disk: dict[str, list] = {k: [] for k in programs}
     memory: dict[str, list] = {k: [] for k in programs}
     startup = []
@@ -87,6 +88,8 @@ def compile_times(programs: dict[str, str], repeats: int) -> dict:
                     assert data[name]["source"] == label, (label, data[name])
                     store[name].append(data[name]["first"])
                     memory[name].append(data[name]["memory"])
+                    if label == "cold":
+                        stages[name].append(data[name]["stages"])
     med = statistics.median
     return {
         "startup_ms": med(startup) * 1e3,
@@ -95,6 +98,7 @@ def compile_times(programs: dict[str, str], repeats: int) -> dict:
                 "cold_ms": med(cold[name]) * 1e3,
                 "disk_ms": med(disk[name]) * 1e3,
                 "memory_us": med(memory[name]) * 1e6,
+                "cold_stages_ms": {k: med(t[k] for t in stages[name]) * 1e3 for k in stages[name][0]},
             }
             for name in programs
         },
@@ -159,6 +163,9 @@ def main(argv: list[str] | None = None) -> dict:
     for name in programs:
         c = comp[name]
         print(f"  {name:<16}{c['cold_ms']:>8.1f}ms{c['disk_ms']:>10.2f}ms{c['memory_us']:>12.1f}us")
+    for name in programs:
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in comp[name]["cold_stages_ms"].items() if k != "total")
+        print(f"  {name} cold, by stage (ms): {parts}")
     s, bs = runs["sum"], runs["black_scholes"]
     print(f"\nsum(sqrt(a*a+b*b)*c), n={s['n']:,} f64 (one thread)")
     print(f"  compiled {s['compiled_ms']:.1f} ms, NumPy {s['numpy_ms']:.1f} ms: {s['speedup']:.1f}x")

@@ -171,6 +171,69 @@ def test_appender_many_merges_and_hint():
     )
 
 
+def test_appenders_with_room_reserved_for_a_loop():
+    """Each way a loop fills an appender it reserved room for: one merge per iteration (written
+    at the iteration's position), merges under an ``if`` (a running length), two per iteration,
+    scanners; sized by the program (``len`` of the iterated vector: no grow check) or not."""
+    a, b = special("f64", n=1001), special("f64", n=1001, seed=1)
+    check(
+        "|a: vec[f64], b: vec[f64]| result(for(zip(a, b), appender[f64](len(a)), |r, i, e| merge(r, e.$0 - e.$1)))",
+        a,
+        b,
+    )
+    check(
+        "|a: vec[f64]| let r = for(a, {appender[f64](len(a)), appender[f64], appender[i64], scanner[f64,+]}, "
+        "|r, i, x| {merge(r.$0, x * 2.0), if(x > 0.0, merge(r.$1, x), r.$1), merge(merge(r.$2, i), -i), merge(r.$3, 1.0)}); "
+        "{result(r.$0), result(r.$1), result(r.$2), result(r.$3)}",
+        a,
+    )
+    check("|a: vec[f64]| result(for(iter(a, 3L, 900L, 7L), appender[f64](len(a)), |r, i, x| merge(r, x + f64(i))))", a)
+    # sized for another vector, or already holding elements: the room is checked
+    check("|a: vec[f64], b: vec[f64]| result(for(a, appender[f64](len(b)), |r, i, x| merge(r, x)))", a, a[:10])
+    check(
+        "|a: vec[f64]| let r0 = merge(appender[f64](len(a)), 1.0); result(for(a, r0, |r, i, x| merge(r, x)))",
+        a,
+    )
+    # nested loops: each inner loop reserves its own room
+    check(
+        "|a: vec[i64]| result(for(a, appender[i64], |r, i, x| for(rangeiter(0L, x % 5L, 1L), r, "
+        "|r2, j, y| merge(r2, x + y))))",
+        np.arange(300, dtype=np.int64),
+    )
+    program = lazyir.parse(
+        "|a: vec[f64], b: vec[f64]| result(for(zip(a, b), appender[f64](len(a)), |r, i, e| merge(r, e.$0)))"
+    )
+    with pytest.raises(lazyir.IRRuntimeError, match="zip"):
+        lazyir.compile(program, cache=False)(a, b[:7])
+
+
+def test_merge_bounds_and_presized():
+    from lazyir.backend.codegen import merge_bounds, presized
+    from lazyir.ir import nodes as n
+
+    loop = lazyir.parse(
+        "|a: vec[f64]| for(a, {appender[f64](len(a)), appender[f64], appender[f64](len(a))}, |r, i, x| "
+        "{merge(r.$0, x), if(x > 0.0, merge(r.$1, x), r.$1), merge(merge(r.$2, x), x)})"
+    ).body
+    iters, bexpr, func = n.for_parts(loop)
+    counts, varying = merge_bounds(func.body, func.params[0][0])
+    assert counts == {(0,): 1, (1,): 1, (2,): 2} and varying == {(1,)}
+    assert presized(iters, bexpr) == {(0,), (2,)}
+
+
+def test_loops_inlined_and_new_vectors_never_overlap():
+    """Loop functions are inlined into the entry before optimization, and LLVM knows that two
+    vectors the program allocates do not overlap (no runtime overlap check before the loop)."""
+    text = (
+        "|a: vec[f64], b: vec[f64]| let r = for(zip(a, b), {appender[f64](len(a)), appender[f64](len(a))}, "
+        "|r, i, e| {merge(r.$0, e.$0 * e.$1), merge(r.$1, e.$0 + e.$1)}); {result(r.$0), result(r.$1)}"
+    )
+    fn = lazyir.compile(text, cache=False, keep_ir=True)
+    assert "@lz_loop" not in fn.llvm_ir and "memcheck" not in fn.llvm_ir
+    a, b = special("f64", n=37), special("f64", n=37, seed=1)
+    assert_same(fn(a, b), lazyir.interpret(lazyir.parse(text), a, b), 0.0)
+
+
 def test_iter_and_rangeiter():
     a = np.arange(100, dtype=np.float64)
     check("|a: vec[f64]| result(for(iter(a, 3L, 90L, 7L), appender[f64], |b, i, x| merge(b, x + f64(i))))", a)

@@ -7,8 +7,10 @@ pointers, one per program parameter, each to the parameter's memory form (see ``
 Every loop that is not inside another loop's body is outlined into its own function
 ``lz_loop_<k>(ctx, start, stop, ...)`` that runs iterations ``[start, stop)`` into the builders it
 is given, so a runtime can split it; pointer arguments are ``noalias`` (the kernel only ever writes
-memory it allocated itself) so LLVM vectorizes the loop bodies. Loops nested in a body are emitted
-inline as simple counted loops.
+memory it allocated itself) so LLVM vectorizes the loop bodies. The functions are ``alwaysinline``:
+LLVM inlines them before optimizing (keeping what ``noalias`` said as alias scopes), so each loop
+body is optimized once, inside ``lz_main``, rather than once alone and again after inlining.
+Loops nested in a body are emitted inline as simple counted loops.
 
 Builders are values only at compile time: a builder is the pointer to its state (structs of
 builders are Python tuples of those), because builders are linear and every ``merge`` updates the
@@ -73,6 +75,15 @@ def identity(op: str, ty: T.Type) -> ir.Constant:
 
 
 @dataclass
+class _Room:
+    """An appender with room reserved for the loop being emitted: no merge in it grows it."""
+
+    data: ir.Value  # its data pointer (or where this loop's elements start, with ``pos``)
+    length: ir.Value | None  # a local holding its length while merges vary per iteration
+    pos: ir.Value | None = None  # the iteration's position, when each makes exactly one merge
+
+
+@dataclass
 class _Iter:
     kind: str
     data: ir.Value | None  # data pointer (None for rangeiter)
@@ -133,8 +144,14 @@ class Codegen:
         L.store(fn.b, res, out, prog.body.ty)
         fn.b.ret_void()
         fn.finish()
-        self.math.finish()
         return self.module
+
+    def text(self, entry: str = "lz_main") -> str:
+        """The module's LLVM IR text, its entry function named ``entry``."""
+        module = self.build()
+        if entry != "lz_main":
+            module.get_global("lz_main").name = entry
+        return str(module) + "\n" + self.math.declarations()
 
 
 class _Fn:
@@ -146,7 +163,7 @@ class _Fn:
         self.allocas = ir.IRBuilder(self.entry)
         self.b = ir.IRBuilder(func.append_basic_block("start"))
         self.depth = 0
-        self.reserved: set[int] = set()
+        self.reserved: dict[int, _Room] = {}  # by id of the appender's state
 
     def finish(self) -> None:
         self.allocas.branch(self.func.blocks[1])
@@ -630,31 +647,34 @@ class _Fn:
 
     def append(self, state: ir.Value, v: ir.Value, elem: T.Type) -> None:
         b = self.b
-        st = b.load(state, typ=L.APPENDER_STATE)
-        data, length = b.extract_value(st, 0), b.extract_value(st, 1)
-        if id(state) not in self.reserved:
-            cap = b.extract_value(st, 2)
-            with b.if_then(b.icmp_signed(">=", length, cap), likely=False):
+        room = self.reserved.get(id(state))
+        if room is not None and room.pos is not None:
+            L.store(b, v, L.elem_ptr(b, room.data, room.pos, elem), elem)
+            return
+        if room is None:
+            length_p = _appender_field(b, state, 1)
+            length = b.load(length_p, typ=L.I64)
+            with b.if_then(b.icmp_signed(">=", length, b.load(_appender_field(b, state, 2), typ=L.I64)), likely=False):
                 self.grow(state, b.add(length, _i64(1)), elem)
-            data = b.load(b.gep(state, [_i64(0), ir.Constant(L.I32, 0)], source_etype=L.APPENDER_STATE), typ=L.PTR)
+            data = b.load(_appender_field(b, state, 0), typ=L.PTR)
+        else:
+            data, length_p = room.data, room.length
+            length = b.load(length_p, typ=L.I64)
         L.store(b, v, L.elem_ptr(b, data, length, elem), elem)
-        b.store(
-            b.add(length, _i64(1), flags=["nsw"]),
-            b.gep(state, [_i64(0), ir.Constant(L.I32, 1)], source_etype=L.APPENDER_STATE),
-        )
+        b.store(b.add(length, _i64(1), flags=["nsw"]), length_p)
 
     def grow(self, state: ir.Value, need: ir.Value, elem: T.Type) -> None:
         """Make room for ``need`` elements in an appender (at least doubling)."""
         b = self.b
-        st = b.load(state, typ=L.APPENDER_STATE)
-        data, cap = b.extract_value(st, 0), b.extract_value(st, 2)
+        cap = b.load(_appender_field(b, state, 2), typ=L.I64)
         with b.if_then(b.icmp_signed(">", need, cap)):
             dbl = b.mul(cap, _i64(2))
             newcap = b.select(b.icmp_signed(">", need, dbl), need, dbl)
             newcap = b.select(b.icmp_signed("<", newcap, _i64(16)), _i64(16), newcap)
-            nd = rt.realloc(b, self.ctx, data, b.mul(newcap, _i64(max(1, L.sizeof(elem)))))
-            b.store(nd, b.gep(state, [_i64(0), ir.Constant(L.I32, 0)], source_etype=L.APPENDER_STATE))
-            b.store(newcap, b.gep(state, [_i64(0), ir.Constant(L.I32, 2)], source_etype=L.APPENDER_STATE))
+            data_p = _appender_field(b, state, 0)
+            nd = rt.realloc(b, self.ctx, b.load(data_p, typ=L.PTR), b.mul(newcap, _i64(max(1, L.sizeof(elem)))))
+            b.store(nd, data_p)
+            b.store(newcap, _appender_field(b, state, 2))
 
     def g_result(self, e: n.Expr, env: Env) -> ir.Value:
         return self.result(self.gen(e.src[0], env), e.src[0].ty)
@@ -737,30 +757,57 @@ class _Fn:
         iters, bexpr, func = n.for_parts(e)
         its, count = self.setup_iters(iters, env)
         builder = self.gen(bexpr, env)
+        sized = presized(iters, bexpr)
         if self.depth == 0:
-            self.outline(e, its, count, builder, env)
+            self.outline(e, its, count, builder, env, sized)
         else:
-            self.run_loop(func, its, _i64(0), count, builder, env)
+            self.run_loop(func, its, _i64(0), count, builder, env, sized)
         return builder
 
     def run_loop(
-        self, func: n.Expr, its: list[_Iter], start: ir.Value, stop: ir.Value, builder: Value, env: Env
+        self,
+        func: n.Expr,
+        its: list[_Iter],
+        start: ir.Value,
+        stop: ir.Value,
+        builder: Value,
+        env: Env,
+        sized: frozenset[tuple[int, ...]] = frozenset(),
     ) -> None:
-        """Emit the loop of ``func`` over iterations ``[start, stop)`` here."""
+        """Emit the loop of ``func`` over iterations ``[start, stop)`` here (``sized``: the
+        builder leaves already big enough for one merge per iteration, see ``presized``)."""
         b = self.b
         (bname, bty), (iname, _), (ename, _) = func.params
-        bounds = merge_bounds(func.body, bname)
-        reserved = []
+        bounds, varying = merge_bounds(func.body, bname)
+        rooms: list[tuple[int, _Room, ir.Value, ir.Value]] = []
         for path, k in bounds.items():
             leaf = _leaf(builder, path)
             leaf_ty = _leaf_type(bty, path)
             if k and isinstance(leaf_ty, (T.Appender, T.Scanner)) and id(leaf) not in self.reserved:
-                st = b.load(leaf, typ=L.APPENDER_STATE)
-                need = b.add(b.extract_value(st, 1), b.mul(b.sub(stop, start), _i64(k)))
-                self.grow(leaf, need, leaf_ty.elem)
-                self.reserved.add(id(leaf))
-                reserved.append(id(leaf))
+                length_p = _appender_field(b, leaf, 1)
+                length = b.load(length_p, typ=L.I64)
+                if k > 1 or path not in sized:
+                    room = b.sub(stop, start)
+                    if k > 1:
+                        room = b.mul(room, _i64(k))
+                    self.grow(leaf, b.add(length, room), leaf_ty.elem)
+                # With room reserved the data cannot move during the loop: its address is loaded
+                # once. One merge per iteration goes to the iteration's position; otherwise the
+                # length lives in a local (a register) until the loop ends.
+                data = b.load(_appender_field(b, leaf, 0), typ=L.PTR)
+                if k == 1 and path not in varying:
+                    r = _Room(L.elem_ptr(b, data, length, leaf_ty.elem), None)
+                else:
+                    r = _Room(data, self.alloca(L.I64))
+                    b.store(length, r.length)
+                self.reserved[id(leaf)] = r
+                rooms.append((id(leaf), r, length_p, length))
         with self.loop(start, stop) as i:
+            if any(r.length is None for _, r, _, _ in rooms):
+                pos = b.sub(i, start)
+                for _, r, _, _ in rooms:
+                    if r.length is None:
+                        r.pos = pos
             elems = [self.element(it, i) for it in its]
             if len(elems) == 1:
                 elem = elems[0]
@@ -771,10 +818,12 @@ class _Fn:
             self.depth += 1
             self.gen(func.body, {**env, bname: builder, iname: i, ename: elem})
             self.depth -= 1
-        for r in reserved:
-            self.reserved.discard(r)
+        for key, r, length_p, length in rooms:
+            end = b.add(length, b.sub(stop, start)) if r.length is None else b.load(r.length, typ=L.I64)
+            b.store(end, length_p)
+            del self.reserved[key]
 
-    def outline(self, e: n.Expr, its: list[_Iter], count: ir.Value, builder: Value, env: Env) -> None:
+    def outline(self, e: n.Expr, its: list[_Iter], count: ir.Value, builder: Value, env: Env, sized: frozenset) -> None:
         """Emit the loop as ``lz_loop_<k>(ctx, start, stop, iterators..., builders..., captures...)``."""
         _, bexpr, func = n.for_parts(e)
         captured = sorted(free_vars(func) & env.keys())
@@ -786,8 +835,9 @@ class _Fn:
                 noalias.append(len(params))
                 params.append(L.PTR)
                 actual.append(it.data)
-            params += [L.I64, L.I64]
-            actual += [it.start, it.stride]
+            if it.kind != "vec":  # a whole vector starts at 0 with stride 1
+                params += [L.I64, L.I64]
+                actual += [it.start, it.stride]
         leaves = _leaves(builder)
         for leaf in leaves:
             noalias.append(len(params))
@@ -808,6 +858,7 @@ class _Fn:
         fn = ir.Function(self.cg.module, ir.FunctionType(ir.VoidType(), params), f"lz_loop_{self.cg.loop_count}")
         fn.linkage = "internal"
         tune_function(fn)
+        fn.attributes.add("alwaysinline")
         for j in noalias:
             fn.args[j].add_attribute("noalias")
         inner = _Fn(self.cg, fn, fn.args[0])
@@ -819,14 +870,17 @@ class _Fn:
             if it.data is not None:
                 data = args[pos]
                 pos += 1
-            inner_its.append(_Iter(it.kind, data, args[pos], args[pos + 1], it.elem))
-            pos += 2
+            if it.kind == "vec":
+                inner_its.append(_Iter(it.kind, data, it.start, it.stride, it.elem))
+            else:
+                inner_its.append(_Iter(it.kind, data, args[pos], args[pos + 1], it.elem))
+                pos += 2
         leaf_args = iter(args[pos : pos + len(leaves)])
         inner_builder = _rebuild(builder, leaf_args)
         inner_env: Env = {}
         for name, idxs in flat_caps:
             inner_env[name] = _unflatten(inner.b, [args[j] for j in idxs], env[name])
-        inner.run_loop(func, inner_its, args[1], args[2], inner_builder, inner_env)
+        inner.run_loop(func, inner_its, args[1], args[2], inner_builder, inner_env, sized)
         inner.b.ret_void()
         inner.finish()
         self.b.call(fn, actual)
@@ -885,6 +939,11 @@ def early_frees(chain: list[tuple[str, n.Expr]], body: n.Expr) -> dict[int, list
 
 
 # -- helpers for builder values (Python tuples of state pointers) and captured values ------------
+def _appender_field(b: ir.IRBuilder, state: ir.Value, i: int) -> ir.Value:
+    """Address of field ``i`` (data, length, capacity) of an appender's or scanner's state."""
+    return b.gep(state, [_i64(0), ir.Constant(L.I32, i)], source_etype=L.APPENDER_STATE)
+
+
 def _leaves(v: Value) -> list[ir.Value]:
     if isinstance(v, tuple):
         return [x for f in v for x in _leaves(f)]
@@ -933,16 +992,45 @@ def _unflatten(b: ir.IRBuilder, args: list[ir.Value], template: Value) -> Value:
 
 
 # -- how many times a loop body merges into each builder per iteration ---------------------------
-def merge_bounds(body: n.Expr, bname: str) -> dict[tuple[int, ...], int | None]:
+def presized(iters: tuple[n.Expr, ...], bexpr: n.Expr) -> frozenset[tuple[int, ...]]:
+    """The builder leaves (paths) of a loop that are new appenders or scanners sized for the
+    loop: created right there with ``len(v)`` as the size, ``v`` the first iterated vector. The
+    loop runs at most ``len(v)`` iterations (unequal zips and bad bounds run none), so one merge
+    per iteration never grows them."""
+    first = iters[0]
+    if first.op != n.ITER or first.arg not in ("vec", "iter"):
+        return frozenset()
+    vec = first.src[0]
+    out = []
+    todo = [((), bexpr)]
+    while todo:
+        path, x = todo.pop()
+        if x.op == n.STRUCT:
+            todo += [((*path, j), f) for j, f in enumerate(x.src)]
+        elif (
+            x.op == n.NEWBUILDER
+            and isinstance(x.arg, (T.Appender, T.Scanner))
+            and len(x.src) == 1
+            and x.src[0].op == n.LEN
+            and x.src[0].src[0] is vec
+        ):
+            out.append(path)
+    return frozenset(out)
+
+
+def merge_bounds(body: n.Expr, bname: str) -> tuple[dict[tuple[int, ...], int | None], set[tuple[int, ...]]]:
     """For each builder leaf (a path of struct fields from the loop's builder parameter), the most
-    merges one iteration makes into it, or ``None`` when unbounded (nested loops) or not understood.
-    Appenders with a bound get their room reserved once before the loop."""
+    merges one iteration makes into it, or ``None`` when unbounded (nested loops) or not understood;
+    and the leaves whose count varies from one iteration to the next (merges under an ``if``).
+    Appenders with a bound get their room reserved once before the loop; one that takes exactly
+    one merge per iteration is written at the iteration's position."""
     counts: dict[tuple[int, ...], int | None] = {}
+    varying: set[tuple[int, ...]] = set()
     try:
-        _count(body, {bname: ()}, counts)
+        _count(body, {bname: ()}, counts, varying)
     except _Unknown:
-        return {}
-    return counts
+        return {}, set()
+    return counts, varying
 
 
 class _Unknown(Exception):
@@ -965,7 +1053,7 @@ def _add(counts: dict, path: tuple[int, ...], k: int | None) -> None:
     counts[path] = None if old is None or k is None else old + k
 
 
-def _count(e: n.Expr, aliases: dict[str, tuple[int, ...]], counts: dict) -> None:
+def _count(e: n.Expr, aliases: dict[str, tuple[int, ...]], counts: dict, varying: set) -> None:
     if not (free_vars(e) & aliases.keys()):
         return
     op = e.op
@@ -975,39 +1063,41 @@ def _count(e: n.Expr, aliases: dict[str, tuple[int, ...]], counts: dict) -> None
         p = _path(e.src[0], aliases)
         if p is None:
             raise _Unknown
-        _count(e.src[0], aliases, counts)
-        _count(e.src[1], aliases, counts)
+        _count(e.src[0], aliases, counts, varying)
+        _count(e.src[1], aliases, counts, varying)
         _add(counts, p, 1)
         return
     if op == n.SELECT:  # both sides are evaluated: their merges add up
         for s in e.src:
-            _count(s, aliases, counts)
+            _count(s, aliases, counts, varying)
         return
     if op == n.IF:
-        _count(e.src[0], aliases, counts)
+        _count(e.src[0], aliases, counts, varying)
         branches = []
         for s in e.src[1:]:
             c: dict = {}
-            _count(s, aliases, c)
+            _count(s, aliases, c, varying)
             branches.append(c)
         for path in set(branches[0]) | set(branches[1]):
             a, bb = branches[0].get(path, 0), branches[1].get(path, 0)
             _add(counts, path, None if a is None or bb is None else max(a, bb))
+            if a != bb:
+                varying.add(path)
         return
     if op == n.LET:
-        _count(e.src[0], aliases, counts)
+        _count(e.src[0], aliases, counts, varying)
         p = _path(e.src[0], aliases) if e.src[0].ty is not None and e.src[0].ty.is_builder else None
         inner = {k: v for k, v in aliases.items() if k != e.arg}
         if p is not None:
             inner[e.arg] = p
-        _count(e.src[1], inner, counts)
+        _count(e.src[1], inner, counts, varying)
         return
     if op == n.FOR:
         iters, bexpr, func = n.for_parts(e)
         for s in iters:
-            _count(s, aliases, counts)
+            _count(s, aliases, counts, varying)
         p = _path(bexpr, aliases)
-        _count(bexpr, aliases, counts)
+        _count(bexpr, aliases, counts, varying)
         if p is not None:
             # Merges inside a nested loop are not bounded per outer iteration.
             for path in list(counts) + [p]:
@@ -1019,12 +1109,12 @@ def _count(e: n.Expr, aliases: dict[str, tuple[int, ...]], counts: dict) -> None
         return
     if op in (n.STRUCT, n.GETFIELD):
         for s in e.src:
-            _count(s, aliases, counts)
+            _count(s, aliases, counts, varying)
         return
     if op == n.LAMBDA:
         raise _Unknown
     for s in e.src:
-        _count(s, aliases, counts)
+        _count(s, aliases, counts, varying)
 
 
 _GEN: dict[str, Callable[[_Fn, n.Expr, Env], Value]] = {

@@ -145,9 +145,7 @@ def _compile(
             final = prepare(program)
             stats.times["optimize"] = time.perf_counter() - t
             t = time.perf_counter()
-        module = run_deep(lambda: Codegen(final, tg.triple, tg.data_layout, vector_math).build())
-        module.get_global("lz_main").name = symbol
-        raw_ir = str(module)
+        raw_ir = run_deep(lambda: Codegen(final, tg.triple, tg.data_layout, vector_math).text(symbol))
         stats.times["codegen"] = time.perf_counter() - t
         t = time.perf_counter()
         obj, llvm_ir = tg.optimize_and_emit(raw_ir, keep_ir)

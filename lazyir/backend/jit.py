@@ -25,6 +25,11 @@ class Target:
         llvm.initialize_native_asmprinter()
         # A vectorized remainder loop costs compile time and code size for a few iterations.
         llvm.set_option("", "-enable-epilogue-vectorization=false")
+        if "avx512f" in mathlib.host_features():
+            # AVX-512 masks cheaply: a vectorized loop runs its last few iterations as one masked
+            # vector step instead of a scalar remainder loop, which LLVM would otherwise have to
+            # optimize and emit too (a fifth of Black-Scholes' compile time, same run time).
+            llvm.set_option("", "-prefer-predicate-over-epilogue=predicate-else-scalar-epilogue")
         mathlib.bind_symbols()
         self.triple = llvm.get_process_triple()
         self.cpu = llvm.get_host_cpu_name()
@@ -45,17 +50,21 @@ class Target:
 
     def _warm_up(self) -> None:
         """Run the pipeline once on a tiny vectorizable loop: LLVM builds its per-target tables on
-        first use (~20 ms), which belongs to process start-up rather than to the first program."""
+        first use (~20 ms), which belongs to process start-up rather than to the first program.
+        The loop has the attributes of generated functions (their subtarget is built once and
+        cached) and a constant operand (the first program that hoists one out of a loop would
+        otherwise sort the x86 unfolding table, ~1 ms)."""
+        attrs = " ".join(mathlib.tuning_attributes())
         text = f"""target triple = "{self.triple}"
 target datalayout = "{self.tm.target_data}"
-define void @warm(ptr noalias %a, ptr noalias %o, i64 %n) {{
+define void @warm(ptr noalias %a, ptr noalias %o, i64 %n) {attrs} {{
 entry:
   br label %loop
 loop:
   %i = phi i64 [0, %entry], [%j, %loop]
   %p = getelementptr inbounds double, ptr %a, i64 %i
   %x = load double, ptr %p
-  %y = fmul double %x, %x
+  %y = fmul double %x, 3.0
   %q = getelementptr inbounds double, ptr %o, i64 %i
   store double %y, ptr %q
   %j = add i64 %i, 1

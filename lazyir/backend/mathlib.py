@@ -64,12 +64,14 @@ def symbol(fn: str, bits: int) -> str:
 
 @cache
 def bind_symbols() -> None:
-    """Bind every ``lz_<fn>_<bits>`` symbol to libm's function (once per process)."""
+    """Bind every ``lz_<fn>_<bits>`` symbol to libm's function, and load libmvec for its vector
+    variants (once per process, at start-up rather than in the first program's compile)."""
     libm = _libm()
     for fn in LIBM_UNARY + LIBM_BINARY:
         for bits, cname in ((64, fn), (32, fn + "f")):
             addr = ctypes.cast(getattr(libm, cname), ctypes.c_void_p).value
             llvm.add_symbol(symbol(fn, bits), addr)
+    _libmvec()
 
 
 @cache
@@ -111,22 +113,33 @@ class _FnAttrs(ir.values.FunctionAttributes):
     _known = _Anything()
 
 
+@cache
+def tuning_attributes() -> tuple[str, ...]:
+    """The function attributes every generated function carries: loops use the host's widest
+    vectors (LLVM prefers 256 bits on AVX-512 hosts, which halves the width of libmvec calls in
+    transcendental loops)."""
+    return ('"prefer-vector-width"="512"',) if "avx512f" in host_features() else ()
+
+
 def tune_function(fn: ir.Function) -> None:
-    """Let loops use the host's widest vectors (LLVM prefers 256 bits on AVX-512 hosts, which
-    halves the width of libmvec calls in transcendental loops)."""
-    if "avx512f" in host_features():
+    """Give ``fn`` the ``tuning_attributes``."""
+    extra = tuning_attributes()
+    if extra:
         attrs = _FnAttrs(list(fn.attributes))
-        attrs.add('"prefer-vector-width"="512"')
+        for a in extra:
+            attrs.add(a)
         fn.attributes = attrs
 
 
 class MathLib:
-    """Declares math functions in one module and emits calls to them."""
+    """Declares math functions in one module and emits calls to them. The libmvec variants are
+    never called directly, only named by the calls' attributes: their declarations are text
+    (``declarations``, the same for every module) rather than llvmlite objects."""
 
     def __init__(self, module: ir.Module, vector: bool = True):
         self.module = module
         self.vector = vector
-        self._keep: dict[str, ir.Function] = {}
+        self._keep: dict[str, str] = {}  # libmvec name -> its declaration
 
     def _declare(self, name: str, fty: ir.FunctionType) -> ir.Function:
         fn = self.module.globals.get(name)
@@ -145,22 +158,34 @@ class MathLib:
         if not isinstance(f.attributes, _FnAttrs):
             f.attributes = _FnAttrs(["nounwind", "willreturn", "memory(none)"])
         call = b.call(f, args)
-        variants = vector_variants(fn, bits) if self.vector else ()
-        if variants:
-            params = "v" * len(args)
-            mangled = ",".join(f"_ZGV_LLVM_N{lanes}{params}_{f.name}({name})" for lanes, name in variants)
-            call.attributes = _CallAttrs([f'"vector-function-abi-variant"="{mangled}"'])
-            for lanes, name in variants:
-                vty = ir.VectorType(ty, lanes)
-                self._keep[name] = self._declare(name, ir.FunctionType(vty, [vty] * len(args)))
+        if self.vector:
+            variants = _variants(fn, bits, len(args))
+            if variants:
+                call.attributes = _CallAttrs([variants[0]])
+                self._keep.update(variants[1])
         return call
 
-    def finish(self) -> None:
-        """Keep the vector variants declared (LLVM drops unused declarations before vectorizing)."""
-        if not self._keep or "llvm.compiler.used" in self.module.globals:
-            return
-        arr = ir.ArrayType(ir.PointerType(), len(self._keep))
-        g = ir.GlobalVariable(self.module, arr, "llvm.compiler.used")
-        g.linkage = "appending"
-        g.section = "llvm.metadata"
-        g.initializer = ir.Constant(arr, list(self._keep.values()))
+    def declarations(self) -> str:
+        """The text to append to the module's: the vector variants the calls name, kept declared
+        by ``llvm.compiler.used`` (LLVM drops unused declarations before vectorizing)."""
+        if not self._keep:
+            return ""
+        used = ", ".join(f'ptr @"{name}"' for name in self._keep)
+        kept = f'@llvm.compiler.used = appending global [{len(self._keep)} x ptr] [{used}], section "llvm.metadata"'
+        return "\n".join([*self._keep.values(), kept, ""])
+
+
+@cache
+def _variants(fn: str, bits: int, nargs: int) -> tuple[str, dict[str, str]] | None:
+    """The call attribute naming the libmvec variants of ``fn`` and their declarations."""
+    variants = vector_variants(fn, bits)
+    if not variants:
+        return None
+    params = "v" * nargs
+    scalar = symbol(fn, bits)
+    mangled = ",".join(f"_ZGV_LLVM_N{lanes}{params}_{scalar}({name})" for lanes, name in variants)
+    decls = {}
+    for lanes, name in variants:
+        vty = f"<{lanes} x {'double' if bits == 64 else 'float'}>"
+        decls[name] = f'declare {vty} @"{name}"({", ".join([vty] * nargs)})'
+    return f'"vector-function-abi-variant"="{mangled}"', decls

@@ -58,12 +58,19 @@ SIGNATURES = {
     FREE: (ir.VoidType(), [PTR, PTR]),
 }
 
+_FRESH = (ALLOC, REALLOC)
+
 
 def _fn(module: ir.Module, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
     existing = module.globals.get(name)
     if existing is not None:
         return existing
-    return ir.Function(module, ir.FunctionType(ret, args), name)
+    fn = ir.Function(module, ir.FunctionType(ret, args), name)
+    if name in _FRESH:
+        # Fresh memory, like malloc's: LLVM then knows two new vectors never overlap (no runtime
+        # overlap check in front of a vectorized loop that fills both).
+        fn.return_value.add_attribute("noalias")
+    return fn
 
 
 def libc(module: ir.Module, name: str) -> ir.Function:
