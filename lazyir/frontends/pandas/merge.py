@@ -106,7 +106,7 @@ def _keys(left: list, right: list) -> tuple[list[ndarray], list[ndarray]] | None
                 return None
             lk.append(a.astype(common))
             rk.append(b.astype(common))
-        elif not core.is_lazy(a) and not core.is_lazy(b) and a.dtype == b.dtype:
+        elif not core.is_lazy(a) and not core.is_lazy(b):  # (pandas refused incompatible ones in the probe)
             codes, _ = pd.factorize(pd.concat([a, b], ignore_index=True), use_na_sentinel=False)
             lk.append(wrap_array(codes[: len(a)].astype(np.int64)))
             rk.append(wrap_array(codes[len(a) :].astype(np.int64)))
