@@ -204,3 +204,29 @@ def test_remote_pieces_cover_any_range():
         np.testing.assert_array_equal(D._assemble(*remote.piece(part.lo, part.hi)), whole[lo:hi])
 
     check()
+
+
+def test_pandas_group_by_join_and_strings_through_the_cluster(client):
+    import pandas as pd
+
+    import lazyir.pandas as lpd
+
+    rng = np.random.default_rng(12)
+    n = 40_000
+    facts = pd.DataFrame(
+        {
+            "k": rng.integers(0, 50, n),
+            "x": rng.standard_normal(n),
+            "s": pd.Series(rng.choice(["ab", "c", None], n), dtype="str"),
+        }
+    )
+    dims = pd.DataFrame({"k": np.arange(50), "w": rng.random(50)})
+    lf, ld = lpd.DataFrame(facts), lpd.DataFrame(dims)
+    with lazyir.config.set(scheduler=client, eager_threshold=0):
+        by = lf[lf.x > 0].groupby("k").agg({"x": ["sum", "count", "max"]}).to_pandas()
+        joined = lpd.merge(lf, ld, on="k").assign(t=lambda d: d.x * d.w).groupby("k").t.sum().to_pandas()
+        hits = lazyir.evaluate(lf.s.str.startswith("a").sum())
+    pd.testing.assert_frame_equal(by, facts[facts.x > 0].groupby("k").agg({"x": ["sum", "count", "max"]}))
+    want = pd.merge(facts, dims, on="k").assign(t=lambda d: d.x * d.w).groupby("k").t.sum()
+    pd.testing.assert_series_equal(joined, want, check_exact=False, rtol=1e-12)
+    assert hits == facts.s.str.startswith("a").sum()
