@@ -424,6 +424,9 @@ def test_string_methods_follow_pandas(values, pat, storage, filtered):
         lambda x: x.str.rstrip(),
         lambda x: x.str.lstrip().str.len() + 1,
         lambda x: x.str.slice(0, 3).str.upper() == pat.upper(),
+        lambda x: x.str.replace(pat, "+"),
+        lambda x: x.str.replace(pat, "").str.len(),
+        lambda x: x.str.replace(pat, "é-é"),
     ]
     for check in checks:
         _same(check(ls), check(s))
@@ -534,3 +537,14 @@ def test_series_setitem_follows_pandas_and_leaves_the_frame():
     b = lz["b"]
     with pytest.raises(TypeError):
         b[b > 2] = 0.5  # pandas 3: an int64 column does not take 0.5
+
+
+def test_str_replace_compiles_patterns_that_cannot_overlap():
+    s = pd.Series(["aaa", "abab-ab", None, "xaax", "", "aba"], dtype="str")
+    ls = lpd.Series(s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", lazyir.EagerFallbackWarning)
+        _same(ls.str.replace("ab", "Z"), s.str.replace("ab", "Z"))
+        _same(ls.str.replace("-", "--"), s.str.replace("-", "--"))
+    for pat in ["aa", "aba", ""]:  # occurrences could overlap: Python's left-to-right rule, on pandas
+        _same(ls.str.replace(pat, "_"), s.str.replace(pat, "_"))

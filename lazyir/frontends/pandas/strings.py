@@ -270,6 +270,66 @@ def stripped(col: StrColumn, left: bool, right: bool) -> StrColumn:
     return _bounded(col, s0 + np.minimum(first, stop), length)
 
 
+def _bordered(pat: bytes) -> bool:
+    """Whether two occurrences of ``pat`` can overlap (a proper prefix is also a suffix)."""
+    return any(pat[:k] == pat[-k:] for k in range(1, len(pat)))
+
+
+def _found(data: n.Expr, at: n.Expr, s: n.Expr, e: n.Expr, pat: bytes) -> n.Expr:
+    """``pat`` occurs at byte ``at`` within the row ``[s, e)``."""
+    fits = n.binop("&&", n.binop(">=", at, s), n.binop("<=", n.binop("+", at, n.lit(len(pat), T.I64)), e))
+    return n.if_(fits, _matches_at(data, at, pat), n.lit(False, T.BOOL))
+
+
+def replaced(col: StrColumn, pat: bytes, repl: bytes) -> StrColumn | None:
+    """Every occurrence of ``pat`` replaced by ``repl`` (Python's ``str.replace``), for patterns
+    whose occurrences cannot overlap: then every position where ``pat`` matches is one, and a byte
+    is copied unless a match covers it. ``None``: an empty or self-overlapping pattern."""
+    if not pat or _bordered(pat) or len(pat) > 8:
+        return None
+    m = len(pat)
+
+    def count(data: n.Expr, s: n.Expr, e: n.Expr) -> n.Expr:
+        last = n.binop("+", n.binop("-", e, n.lit(m, T.I64)), n.lit(1, T.I64))
+        hit = n.select(_matches_at(data, n.ident("k"), pat), n.lit(1, T.I64), n.lit(0, T.I64))
+        step = _func(n.merge(n.ident("m"), hit), ("m", "q", "k"))
+        scan = n.for_([n.rangeiter(s, last, n.lit(1, T.I64))], n.new_builder(T.Merger(T.I64, "+")), step)
+        return n.if_(_fits(s, e, m), n.result(scan), n.lit(0, T.I64))
+
+    hits = _per_row(col, np.dtype(np.int64), count, "str.replace.count")
+    size = col.offsets[1:] - col.offsets[:-1]
+    known = np.asarray(unwrap(size + hits * (len(repl) - m)), dtype=np.int64)
+    offsets = wrap_array(np.concatenate([np.zeros(1, np.int64), np.cumsum(known)]))
+    total = int(known.sum())
+
+    def build(args: list[n.Expr]) -> n.Expr:
+        off, data = args
+        i, k, b2 = n.ident("i"), n.ident("k"), n.ident("b2")
+        s, e = n.call("lookup", off, i), n.call("lookup", off, n.binop("+", i, n.lit(1, T.I64)))
+        put = b2
+        for c in repl:
+            put = n.merge(put, n.lit(c, T.U8))
+        covered: n.Expr = n.lit(False, T.BOOL)
+        for j in range(1, m):
+            covered = n.binop(
+                "||", covered, _found(data, n.binop("-", k, n.lit(j, T.I64)), n.ident("lz_s"), n.ident("lz_e"), pat)
+            )
+        keep = n.if_(covered, b2, n.merge(b2, n.call("lookup", data, k)))
+        step = n.if_(_found(data, k, n.ident("lz_s"), n.ident("lz_e"), pat), put, keep)
+        inner = n.for_(
+            [n.rangeiter(n.ident("lz_s"), n.ident("lz_e"), n.lit(1, T.I64))],
+            n.ident("b"),
+            _func(step, ("b2", "q", "k")),
+        )
+        inner = n.let("lz_s", s, n.let("lz_e", e, inner))
+        rows = n.rangeiter(n.lit(0, T.I64), n.binop("-", n.call("len", off), n.lit(1, T.I64)), n.lit(1, T.I64))
+        return n.result(n.for_([rows], n.new_builder(T.Appender(T.U8), n.lit(total, T.I64)), _func(inner)))
+
+    node = Node(col.nodes(), build, _compiled(build, np.uint8), np.dtype(np.uint8), (total,), "str.replace")
+    ascii_out = col.is_ascii and all(c < 128 for c in repl)
+    return StrColumn(offsets, ndarray(node), col.valid, ascii_out, col.dtype)
+
+
 def pattern(pat: Any, regex: bool) -> bytes | None:
     """A literal pattern's bytes, or ``None`` (a regular expression, or not a string)."""
     if not isinstance(pat, str) or len(pat.encode()) > _MAX_PATTERN:
@@ -340,6 +400,22 @@ class StringMethods:
         if col is None or not col.is_ascii or step not in (None, 1) or not ints:
             return self._eager("slice", (start, stop, step), {})
         return self._result(sliced(col, start, stop))
+
+    def replace(self, pat: Any, repl: Any, n: int = -1, case: Any = None, flags: int = 0, regex: bool = False) -> Any:
+        col, lit = self._column(), pattern(pat, regex)
+        out = None
+        if (
+            col is not None
+            and lit is not None
+            and isinstance(repl, str)
+            and n == -1
+            and case in (None, True)
+            and not flags
+        ):
+            out = replaced(col, lit, repl.encode())
+        if out is None:
+            return self._eager("replace", (pat, repl), dict(n=n, case=case, flags=flags, regex=regex))
+        return self._result(out)
 
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, slice):
