@@ -15,6 +15,7 @@ them runs on pandas (``EagerFallbackWarning``).
 
 from __future__ import annotations
 
+import abc
 import inspect
 from collections.abc import Callable
 from functools import cache
@@ -48,7 +49,7 @@ class Rows:
         return len(self) == len(other) and self.index.equals(other.index)
 
 
-class Masked:
+class Masked(abc.ABC):
     """What Series and DataFrames share: their rows and their mask (``None``: every row)."""
 
     __slots__ = ("_rows", "_mask")
@@ -67,8 +68,9 @@ class Masked:
         return int(np.count_nonzero(np.asarray(self._mask)))
 
     # evaluation (``unwrap``'s protocol): the lazy columns and the mask, then the pandas value
+    @abc.abstractmethod
     def _columns_held(self) -> list[Column]:
-        raise NotImplementedError
+        """The columns (Series: its one column)."""
 
     def __lazyir_nodes__(self) -> list:
         nodes = [x for c in self._columns_held() for x in held_nodes(c)]

@@ -209,10 +209,10 @@ class DataFrame(core.Masked):
             return table
         # what pandas' pivot_table does to the group-by's (small) result
         agged = table.to_pandas()
-        if len(agged) == 0:  # nothing to unstack: pandas' own answer for an empty frame, at no cost
-            return core.wrap(self.to_pandas().pivot_table(values, index=index, columns=columns, aggfunc=aggfunc))
         if len(agged.columns):
             agged = agged.dropna(how="all")
+        if len(agged) == 0:  # no group or only NaN: pandas' own answer (the shape of nothing is its call)
+            return core.wrap(self.to_pandas().pivot_table(values, index=index, columns=columns, aggfunc=aggfunc))
         out = agged.unstack(list(range(len(_listed(index)), len(names)))).sort_index(axis=1)
         if not many and out.columns.nlevels > 1:
             out = out[values]

@@ -30,6 +30,9 @@ from ..numpy.array import ndarray, unwrap
 from ..numpy.array import wrap as wrap_array
 from . import core
 
+#: pandas' answers for probe frames, by call and column dtypes (results are only read).
+_probes: dict[str, Any] = {}
+
 FUNCS = ("sum", "mean", "count", "size", "min", "max", "first", "last", "std", "var")
 
 
@@ -123,7 +126,7 @@ class GroupBy:
             plan = [Agg(p, spec) for p in positions]
         elif isinstance(spec, list) and all(isinstance(f, str) for f in spec):
             plan = [Agg(p, f) for p in positions for f in spec]
-        elif isinstance(spec, dict) and sel is None or (isinstance(spec, dict) and not self._series):
+        elif isinstance(spec, dict) and not self._series:
             plan = []
             for c, fs in spec.items():
                 p = frame._position(c)
@@ -146,6 +149,17 @@ class GroupBy:
     def _probe(self, method: str, args: tuple, kw: dict, options: dict, rows: int = 2) -> Any:
         """pandas' result for the same call on a frame of ``rows`` rows (one group) of the same
         dtypes: the shape and dtypes of the real result (which for no rows at all differ)."""
+        frame = self._frame
+        key = repr((method, args, kw, options, rows, self._keys, self._selection, list(frame.columns)))
+        key += repr([str(c.dtype) for c in frame._cols])
+        if key in _probes:  # the same call on the same kind of frame: pandas already answered
+            return _probes[key]
+        if len(_probes) > 512:
+            _probes.clear()
+        _probes[key] = out = self._ask_pandas(method, args, kw, options, rows)
+        return out
+
+    def _ask_pandas(self, method: str, args: tuple, kw: dict, options: dict, rows: int) -> Any:
         frame = self._frame
         data = {k: core.probe_column(c, rows) for k, c in enumerate(frame._cols)}
         probe = pd.DataFrame(data)

@@ -14,6 +14,7 @@ Patterns are literal strings; regular expressions and non-ASCII case mapping run
 from __future__ import annotations
 
 import re
+import weakref
 from typing import Any
 
 import numpy as np
@@ -66,7 +67,20 @@ def supported(series: Any) -> bool:
 
 
 def from_series(series: pd.Series) -> StrColumn:
-    """A ``str`` column's buffers (Arrow-backed: the column's own)."""
+    """A ``str`` column's buffers (Arrow-backed: the column's own), read once per column: every
+    ``.str`` call on it reuses them (and their ASCII check, a pass over the bytes)."""
+    hit = _read.get(id(series))
+    if hit is None:
+        hit = _read[id(series)] = _buffers(series)
+        weakref.finalize(series, _read.pop, id(series), None)  # before the id can be reused
+    return hit
+
+
+#: Columns read so far, by the identity of the pandas Series (pandas 3 never writes into one).
+_read: dict[int, StrColumn] = {}
+
+
+def _buffers(series: pd.Series) -> StrColumn:
     import pyarrow as pa
 
     arr = pa.array(series.array) if series.dtype.storage == "pyarrow" else pa.array(series.to_numpy(), from_pandas=True)
